@@ -1,0 +1,124 @@
+# alcatraz — per-container network isolation applied by the container runtime.
+#
+#   make            build build/alcatraz-hook and build/alcatraz
+#   make deps       install the Debian packages needed to build, run and test
+#   make check      every test layer; ends with "N passed, N failed[, N skipped]"
+#   make demo       show the isolation on a real Podman container in a sandbox
+#   make install    DESTDIR, PREFIX honoured
+#   make uninstall  remove what install put there, and every rule alcatraz applied
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/alcatraz
+MANDIR ?= $(PREFIX)/share/man
+HOOKSDIR ?= /usr/share/containers/oci/hooks.d
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+B ?= build
+PKGS := libnftables libcjson libcap libnl-route-3.0
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+AZ_CFLAGS := -std=gnu17 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(SAN)
+AZ_LDFLAGS := $(SAN)
+
+CORE_SRCS := $(wildcard common/*.c config/*.c rules/*.c)
+HOOK_SRCS := $(wildcard hook/*.c)
+CLI_SRCS := $(wildcard cli/*.c)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+
+CORE_OBJS := $(CORE_SRCS:%.c=$(B)/obj/%.o)
+HOOK_OBJS := $(HOOK_SRCS:%.c=$(B)/obj/%.o)
+# The CLI shares the hook's discovery code, not its main().
+HOOK_LIB_OBJS := $(filter-out $(B)/obj/hook/main.o,$(HOOK_OBJS))
+CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/obj/%.o)
+TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
+
+BINS := $(B)/alcatraz-hook $(B)/alcatraz
+HOOK_JSON := $(patsubst packaging/hooks.d/%.json.in,$(B)/hooks.d/%.json,$(wildcard packaging/hooks.d/*.json.in))
+
+.PHONY: all deps check unit integration e2e demo install uninstall clean tools bench
+all: $(BINS) tools $(HOOK_JSON)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libalcatraz.a: $(CORE_OBJS) $(HOOK_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/alcatraz-hook: $(B)/obj/hook/main.o $(B)/libalcatraz.a
+	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/alcatraz: $(CLI_OBJS) $(B)/libalcatraz.a
+	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/unit-tests: $(UNIT_OBJS) $(B)/libalcatraz.a
+	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
+
+tools: $(TOOLS)
+# Test tools may use the library (discover-dump does); unused members cost nothing.
+$(B)/tools/%: tests/tools/%.c $(B)/libalcatraz.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AZ_CFLAGS) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+deps:
+	@packaging/deps.sh build test
+
+unit: $(B)/unit-tests
+	tests/run-unit.sh $(B)/unit-tests
+
+check: deps-quiet all $(B)/unit-tests
+	@tests/run-all.sh
+
+deps-quiet:
+	@packaging/deps.sh --if-missing build test
+
+demo: deps-quiet all
+	@tests/demo.sh
+
+
+# The hooks.d JSON names the installed binary; tests generate their own
+# pointing at build/ (see tests/lib/hooksdir.sh).
+$(B)/hooks.d/%.json: packaging/hooks.d/%.json.in
+	@mkdir -p $(dir $@)
+	sed 's|@HOOK@|$(LIBEXECDIR)/alcatraz-hook|' $< > $@
+
+MANPAGES := $(wildcard packaging/man/*.[0-9])
+
+install: all $(HOOK_JSON)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(HOOKSDIR) \
+		$(DESTDIR)$(PREFIX)/share/alcatraz/hooks.d-all $(DESTDIR)$(SYSCONFDIR)/alcatraz
+	install -m 0755 $(B)/alcatraz $(DESTDIR)$(BINDIR)/alcatraz
+	# the binary before the JSON: a hooks.d file whose path is missing is dropped silently
+	install -m 0755 $(B)/alcatraz-hook $(DESTDIR)$(LIBEXECDIR)/alcatraz-hook
+	install -m 0644 $(B)/hooks.d/alcatraz-create.json $(B)/hooks.d/alcatraz-poststop.json $(DESTDIR)$(HOOKSDIR)/
+	install -m 0644 $(B)/hooks.d/alcatraz-all-create.json $(B)/hooks.d/alcatraz-all-poststop.json \
+		$(DESTDIR)$(PREFIX)/share/alcatraz/hooks.d-all/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json ] || \
+		install -m 0644 packaging/alcatraz.json $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json
+	for m in $(MANPAGES); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+# Removes the rules first (while the binary that knows them is there), then
+# the files install put there.  The settings file is kept if it was edited.
+uninstall:
+	-[ -n "$(DESTDIR)" ] || [ ! -x $(BINDIR)/alcatraz ] || $(BINDIR)/alcatraz uninstall --yes
+	rm -f $(DESTDIR)$(HOOKSDIR)/alcatraz-create.json $(DESTDIR)$(HOOKSDIR)/alcatraz-poststop.json
+	rm -rf $(DESTDIR)$(PREFIX)/share/alcatraz
+	rm -f $(DESTDIR)$(BINDIR)/alcatraz $(DESTDIR)$(LIBEXECDIR)/alcatraz-hook
+	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
+	for m in $(MANPAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	if cmp -s packaging/alcatraz.json $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json; rmdir $(DESTDIR)$(SYSCONFDIR)/alcatraz 2>/dev/null || true; \
+	else echo "keeping $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json (edited)"; fi
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,629 @@
+/* discover.c — read a container's netns and the host's addresses with
+ * libnl-route-3.
+ *
+ * The container side runs in a forked child: setns() changes only the calling
+ * thread, and a netlink socket stays bound to the netns it was opened in, so a
+ * child that enters the netns, dumps it and exits leaves the caller where it
+ * was.  The child reports one fixed-size record over a pipe; the parent bounds
+ * the wait and kills a child that hangs.
+ *
+ * A veth's IFLA_LINK is only an ifindex, and ifindexes are per netns: the
+ * number alone may name an unrelated interface of the host.  A host-side peer
+ * is accepted only when both ends agree: the container end's link-netnsid is
+ * the id of the caller's netns, and the host end is a veth whose IFLA_LINK is
+ * the container end and whose link-netnsid is the id of the container's netns.
+ */
+#include "hook/discover.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/net_namespace.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/nexthop.h>
+#include <netlink/route/route.h>
+
+#define DISCOVER_TIMEOUT_MS 5000
+#define REPORT_MAGIC 0x617a6431u	/* "azd1" */
+
+/* One interface as seen inside the netns. */
+struct ns_link {
+	struct az_iface iface;		/* host_ifname and bridge left empty */
+	int ifindex;
+	int peer_ifindex;		/* IFLA_LINK, 0 if none */
+	bool is_veth;
+	bool has_link_netnsid;		/* the peer lives in another netns, */
+	int32_t link_netnsid;		/* known here by this id */
+	bool peer_in_caller_ns;		/* ... and that netns is the caller's */
+};
+
+/* What the child sends: exactly one of these, then it exits. */
+struct ns_report {
+	uint32_t magic;
+	int status;			/* 0, or -1 with err set */
+	az_error err;
+	size_t n;
+	struct ns_link links[AZ_MAX_IFACES];
+	bool has_gw4, has_gw6;
+	struct az_addr gw4, gw6;
+	uint32_t gw4_prio, gw6_prio;
+};
+
+static void nl_sockp(struct nl_sock **s)
+{
+	if (*s)
+		nl_socket_free(*s);
+}
+
+static void nl_cachep(struct nl_cache **c)
+{
+	if (*c)
+		nl_cache_free(*c);
+}
+
+static void rtnl_linkp(struct rtnl_link **l)
+{
+	if (*l)
+		rtnl_link_put(*l);
+}
+
+#define cleanup_nl_sock _cleanup_(nl_sockp)
+#define cleanup_nl_cache _cleanup_(nl_cachep)
+#define cleanup_rtnl_link _cleanup_(rtnl_linkp)
+
+static int nl_open(struct nl_sock **out, az_error *err)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	if (!sk)
+		return az_err(err, ENOMEM, "netlink socket: out of memory");
+	int r = nl_connect(sk, NETLINK_ROUTE);
+	if (r < 0) {
+		nl_socket_free(sk);
+		return az_err(err, EIO, "netlink socket: %s", nl_geterror(r));
+	}
+	*out = sk;
+	return 0;
+}
+
+static int nl_to_addr(struct nl_addr *a, struct az_addr *out)
+{
+	if (!a)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	unsigned len = nl_addr_get_len(a);
+	switch (nl_addr_get_family(a)) {
+	case AF_INET:
+		if (len != 4)
+			return -1;
+		out->family = AF_INET;
+		break;
+	case AF_INET6:
+		if (len != 16)
+			return -1;
+		out->family = AF_INET6;
+		break;
+	default:
+		return -1;
+	}
+	memcpy(out->b, nl_addr_get_binary_addr(a), len);
+	return 0;
+}
+
+/* ---- RTM_GETNSID: which id does the socket's netns give to another netns? ---- */
+
+struct nsid_reply {
+	int32_t id;
+};
+
+static int nsid_valid(struct nl_msg *m, void *arg)
+{
+	struct nsid_reply *r = arg;
+	struct nlmsghdr *h = nlmsg_hdr(m);
+	struct nlattr *tb[NETNSA_MAX + 1];
+
+	if (h->nlmsg_type != RTM_NEWNSID)
+		return NL_SKIP;
+	if (nlmsg_parse(h, sizeof(struct rtgenmsg), tb, NETNSA_MAX, NULL) < 0)
+		return NL_SKIP;
+	if (tb[NETNSA_NSID])
+		r->id = nla_get_s32(tb[NETNSA_NSID]);
+	return NL_OK;
+}
+
+/* The id of the netns behind fd as known in the current netns, or
+ * NETNSA_NSID_NOT_ASSIGNED. */
+static int query_nsid(int fd, int32_t *id, az_error *err)
+{
+	cleanup_nl_sock struct nl_sock *sk = NULL;
+	struct nsid_reply reply = {.id = NETNSA_NSID_NOT_ASSIGNED};
+	struct rtgenmsg g = {.rtgen_family = AF_UNSPEC};
+
+	if (nl_open(&sk, err) < 0)
+		return -1;
+	int r = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, nsid_valid, &reply);
+	if (r < 0)
+		return az_err(err, EIO, "netns id: %s", nl_geterror(r));
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_GETNSID, 0);
+	if (!m)
+		return az_err(err, ENOMEM, "netns id: out of memory");
+	if (nlmsg_append(m, &g, sizeof(g), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(m, NETNSA_FD, (uint32_t)fd) < 0) {
+		nlmsg_free(m);
+		return az_err(err, ENOMEM, "netns id: out of memory");
+	}
+	r = nl_send_sync(sk, m);	/* frees m; waits for the ack */
+	if (r < 0)
+		return az_err(err, EIO, "netns id: %s", nl_geterror(r));
+	*id = reply.id;
+	return 0;
+}
+
+/* ---- the child: inside the container's netns ---- */
+
+static struct ns_link *find_link(struct ns_report *rep, int ifindex)
+{
+	for (size_t i = 0; i < rep->n; i++)
+		if (rep->links[i].ifindex == ifindex)
+			return &rep->links[i];
+	return NULL;
+}
+
+static int collect_links(struct nl_sock *sk, struct ns_report *rep, az_error *err)
+{
+	cleanup_nl_cache struct nl_cache *cache = NULL;
+	int r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+	if (r < 0)
+		return az_err(err, EIO, "list interfaces: %s", nl_geterror(r));
+
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_link *l = (struct rtnl_link *)o;
+		const char *name = rtnl_link_get_name(l);
+		const char *type = rtnl_link_get_type(l);
+		int32_t nsid;
+
+		if (rtnl_link_get_flags(l) & IFF_LOOPBACK)
+			continue;
+		/* An interface we cannot list is one the rules would not cover. */
+		if (rep->n == AZ_MAX_IFACES)
+			return az_err(err, E2BIG, "more than %d interfaces (at %s)", AZ_MAX_IFACES,
+				      name ? name : "?");
+		struct ns_link *nl = &rep->links[rep->n++];
+		snprintf(nl->iface.ctr_ifname, sizeof(nl->iface.ctr_ifname), "%s", name ? name : "");
+		nl->ifindex = rtnl_link_get_ifindex(l);
+		nl->peer_ifindex = rtnl_link_get_link(l);
+		nl->is_veth = type && strcmp(type, "veth") == 0;
+		nl->has_link_netnsid = rtnl_link_get_link_netnsid(l, &nsid) == 0;
+		nl->link_netnsid = nl->has_link_netnsid ? nsid : NETNSA_NSID_NOT_ASSIGNED;
+	}
+	return 0;
+}
+
+static int collect_addrs(struct nl_sock *sk, struct ns_report *rep, az_error *err)
+{
+	cleanup_nl_cache struct nl_cache *cache = NULL;
+	int r = rtnl_addr_alloc_cache(sk, &cache);
+	if (r < 0)
+		return az_err(err, EIO, "list addresses: %s", nl_geterror(r));
+
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *a = (struct rtnl_addr *)o;
+		struct ns_link *l = find_link(rep, rtnl_addr_get_ifindex(a));
+		struct az_prefix p = {0};
+
+		/* Loopback (or an interface newer than the link dump: at
+		 * createRuntime nothing in the container runs yet to add one). */
+		if (!l)
+			continue;
+		if (nl_to_addr(rtnl_addr_get_local(a), &p.addr) < 0)
+			continue;
+		p.len = (uint8_t)rtnl_addr_get_prefixlen(a);
+
+		struct az_iface *f = &l->iface;
+		size_t *n = p.addr.family == AF_INET ? &f->n4 : &f->n6;
+		struct az_prefix *v = p.addr.family == AF_INET ? f->addr4 : f->addr6;
+		if (*n == AZ_MAX_ADDRS)
+			return az_err(err, E2BIG, "%s has more than %d IPv%d addresses", f->ctr_ifname,
+				      AZ_MAX_ADDRS, p.addr.family == AF_INET ? 4 : 6);
+		v[(*n)++] = p;
+	}
+	return 0;
+}
+
+static int collect_gateways(struct nl_sock *sk, struct ns_report *rep, az_error *err)
+{
+	cleanup_nl_cache struct nl_cache *cache = NULL;
+	int r = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &cache);
+	if (r < 0)
+		return az_err(err, EIO, "list routes: %s", nl_geterror(r));
+
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_route *rt = (struct rtnl_route *)o;
+		struct nl_addr *dst = rtnl_route_get_dst(rt);
+		struct az_addr gw;
+		bool found = false;
+
+		if (rtnl_route_get_table(rt) != RT_TABLE_MAIN ||
+		    rtnl_route_get_type(rt) != RTN_UNICAST ||
+		    (dst && nl_addr_get_prefixlen(dst) != 0))
+			continue;
+		/* Multipath: the first hop with a gateway stands for the route. */
+		for (int i = 0; i < rtnl_route_get_nnexthops(rt) && !found; i++) {
+			struct rtnl_nexthop *nh = rtnl_route_nexthop_n(rt, i);
+			found = nh && nl_to_addr(rtnl_route_nh_get_gateway(nh), &gw) == 0;
+		}
+		if (!found)
+			continue;
+		/* Several default routes: the one the kernel prefers (lowest metric). */
+		uint32_t prio = rtnl_route_get_priority(rt);
+		if (gw.family == AF_INET && (!rep->has_gw4 || prio < rep->gw4_prio)) {
+			rep->has_gw4 = true;
+			rep->gw4 = gw;
+			rep->gw4_prio = prio;
+		} else if (gw.family == AF_INET6 && (!rep->has_gw6 || prio < rep->gw6_prio)) {
+			rep->has_gw6 = true;
+			rep->gw6 = gw;
+			rep->gw6_prio = prio;
+		}
+	}
+	return 0;
+}
+
+static int child_discover(int netns_fd, struct ns_report *rep, az_error *err)
+{
+	cleanup_nl_sock struct nl_sock *sk = NULL;
+	/* The netns we were forked in: the one whose interfaces the parent
+	 * will look the peers up in. */
+	cleanup_close int caller_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int32_t caller_nsid;
+
+	if (caller_fd < 0)
+		return az_err_errno(err, "open /proc/self/ns/net");
+	if (setns(netns_fd, CLONE_NEWNET) < 0)
+		return az_err_errno(err, "setns");
+	if (nl_open(&sk, err) < 0 || collect_links(sk, rep, err) < 0 ||
+	    collect_addrs(sk, rep, err) < 0 || collect_gateways(sk, rep, err) < 0)
+		return -1;
+	/* Asked after the link dump, which assigns the ids it reports. */
+	if (query_nsid(caller_fd, &caller_nsid, err) < 0)
+		return -1;
+	for (size_t i = 0; i < rep->n; i++) {
+		struct ns_link *l = &rep->links[i];
+		l->peer_in_caller_ns = l->has_link_netnsid &&
+				       caller_nsid != NETNSA_NSID_NOT_ASSIGNED &&
+				       l->link_netnsid == caller_nsid;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+_Noreturn static void child_main(int netns_fd, int wfd)
+{
+	static struct ns_report rep;
+
+	/* Never outlive a parent that gave up on us. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	rep.magic = REPORT_MAGIC;
+	rep.status = child_discover(netns_fd, &rep, &rep.err);
+	_exit(write_all(wfd, &rep, sizeof(rep)) < 0 ? 1 : 0);
+}
+
+/* ---- the parent ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read the report until EOF or the deadline.  Returns the bytes read, or -1
+ * with errno (ETIMEDOUT at the deadline). */
+static ssize_t read_report(int fd, struct ns_report *rep, int64_t deadline)
+{
+	char *p = (char *)rep;
+	size_t got = 0;
+	char extra;
+
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int r = poll(&pfd, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
+		/* Read one byte past a full report to see EOF or garbage. */
+		ssize_t n = got < sizeof(*rep) ? read(fd, p + got, sizeof(*rep) - got)
+					       : read(fd, &extra, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return (ssize_t)got;
+		if (got == sizeof(*rep)) {
+			errno = EPROTO;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+}
+
+/* Reap the child; kill it first if it is past its time.  Returns its wait
+ * status, or -1 when it was killed or could not be reaped. */
+static int reap_child(pid_t pid, bool kill_it)
+{
+	int status;
+	if (kill_it)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return kill_it ? -1 : status;
+}
+
+static int run_child(int netns_fd, struct ns_report *rep, az_error *err)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return az_err_errno(err, "pipe");
+	cleanup_close int rfd = p[0];
+	int wfd = p[1];
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		az_err_errno(err, "fork");
+		close(wfd);
+		return -1;
+	}
+	if (pid == 0) {
+		close(rfd);
+		child_main(netns_fd, wfd);
+	}
+	close(wfd);
+
+	memset(rep, 0, sizeof(*rep));
+	ssize_t got = read_report(rfd, rep, now_ms() + DISCOVER_TIMEOUT_MS);
+	int saved = errno;
+	int status = reap_child(pid, got < 0);
+
+	if (got < 0) {
+		errno = saved;
+		if (saved == ETIMEDOUT)
+			return az_err(err, ETIMEDOUT, "no answer from the child (pid %d) in %d s; killed it",
+				      (int)pid, DISCOVER_TIMEOUT_MS / 1000);
+		return az_err_errno(err, "read from the child (pid %d)", (int)pid);
+	}
+	if ((size_t)got != sizeof(*rep) || rep->magic != REPORT_MAGIC) {
+		if (status != -1 && WIFSIGNALED(status))
+			return az_err(err, EIO, "child (pid %d) killed by signal %d", (int)pid,
+				      WTERMSIG(status));
+		return az_err(err, EIO, "child (pid %d) ended without a report (%zd bytes, exit status %d)",
+			      (int)pid, got, status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	}
+	/* The report is ours, but its strings come from the kernel: terminate them. */
+	rep->err.msg[sizeof(rep->err.msg) - 1] = '\0';
+	if (rep->status < 0) {
+		*err = rep->err;
+		return -1;
+	}
+	if (rep->n > AZ_MAX_IFACES)
+		return az_err(err, EIO, "child sent a bad report");
+	for (size_t i = 0; i < rep->n; i++) {
+		struct az_iface *f = &rep->links[i].iface;
+		f->ctr_ifname[IFNAMSIZ - 1] = '\0';
+		if (f->n4 > AZ_MAX_ADDRS || f->n6 > AZ_MAX_ADDRS)
+			return az_err(err, EIO, "child sent a bad report");
+	}
+	return 0;
+}
+
+/* For each container veth whose peer is in the caller's netns, check the
+ * host end points back at it and fill host_ifname and bridge. */
+static int find_host_peers(int netns_fd, const struct ns_report *rep, struct az_target *t,
+			   az_error *err)
+{
+	cleanup_nl_sock struct nl_sock *sk = NULL;
+	cleanup_nl_cache struct nl_cache *cache = NULL;
+	bool any = false;
+	int32_t ctr_nsid;
+	int r;
+
+	for (size_t i = 0; i < rep->n; i++)
+		any |= rep->links[i].is_veth && rep->links[i].peer_in_caller_ns &&
+		       rep->links[i].peer_ifindex > 0;
+	if (!any)
+		return 0;
+
+	if (nl_open(&sk, err) < 0)
+		return az_err_prefix(err, "host side");
+	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+	if (r < 0)
+		return az_err(err, EIO, "host side: list interfaces: %s", nl_geterror(r));
+	if (query_nsid(netns_fd, &ctr_nsid, err) < 0)
+		return az_err_prefix(err, "host side");
+	if (ctr_nsid == NETNSA_NSID_NOT_ASSIGNED)
+		return 0;	/* then no host interface has its peer there */
+
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct ns_link *l = &rep->links[i];
+		struct az_iface *f = &t->ifs[i];
+		int32_t id;
+
+		if (!l->is_veth || !l->peer_in_caller_ns || l->peer_ifindex <= 0)
+			continue;
+		cleanup_rtnl_link struct rtnl_link *h = rtnl_link_get(cache, l->peer_ifindex);
+		if (!h)
+			continue;
+		const char *type = rtnl_link_get_type(h);
+		if (!type || strcmp(type, "veth") != 0 || rtnl_link_get_link(h) != l->ifindex ||
+		    rtnl_link_get_link_netnsid(h, &id) < 0 || id != ctr_nsid)
+			continue;
+		snprintf(f->host_ifname, sizeof(f->host_ifname), "%s", rtnl_link_get_name(h));
+		/* Only a Linux bridge counts: the bridge-family rules see its
+		 * ports, not those of an OVS switch, a bond or a VRF. */
+		int master = rtnl_link_get_master(h);
+		if (master <= 0)
+			continue;
+		cleanup_rtnl_link struct rtnl_link *br = rtnl_link_get(cache, master);
+		if (!br)
+			return az_err(err, ENOENT, "host side: master (ifindex %d) of %s not found",
+				      master, f->host_ifname);
+		const char *br_type = rtnl_link_get_type(br);
+		if (br_type && strcmp(br_type, "bridge") == 0)
+			snprintf(f->bridge, sizeof(f->bridge), "%s", rtnl_link_get_name(br));
+	}
+	return 0;
+}
+
+int az_discover_netns(int netns_fd, struct az_target *t, az_error *err)
+{
+	/* Both are several KiB: keep them off small thread stacks. */
+	cleanup_free struct ns_report *rep = malloc(sizeof(*rep));
+	cleanup_free struct az_target *out = malloc(sizeof(*out));
+
+	if (!rep || !out)
+		return az_err(err, ENOMEM, "netns discovery: out of memory");
+	*out = *t;
+	if (run_child(netns_fd, rep, err) < 0)
+		return az_err_prefix(err, "netns discovery");
+
+	out->n_if = rep->n;
+	memset(out->ifs, 0, sizeof(out->ifs));
+	for (size_t i = 0; i < rep->n; i++)
+		out->ifs[i] = rep->links[i].iface;
+	out->has_gw4 = rep->has_gw4;
+	out->has_gw6 = rep->has_gw6;
+	out->gw4 = rep->gw4;
+	out->gw6 = rep->gw6;
+	if (find_host_peers(netns_fd, rep, out, err) < 0)
+		return az_err_prefix(err, "netns discovery");
+	*t = *out;
+	return 0;
+}
+
+/* ---- the host's own addresses ---- */
+
+static int hostnet_add(struct az_hostnet *h, const struct az_prefix *p, az_error *err)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->v[i].len == p->len && az_addr_eq(&h->v[i].addr, &p->addr))
+			return 0;
+	if (h->n == AZ_MAX_HOSTNETS) {
+		char buf[AZ_PREFIXSTRLEN];
+		return az_err(err, E2BIG, "more than %d host addresses and prefixes (at %s)",
+			      AZ_MAX_HOSTNETS, az_prefix_str(p, buf));
+	}
+	h->v[h->n++] = *p;
+	return 0;
+}
+
+int az_discover_hostnet(struct az_hostnet *h, az_error *err)
+{
+	cleanup_nl_sock struct nl_sock *sk = NULL;
+	cleanup_nl_cache struct nl_cache *cache = NULL;
+
+	h->n = 0;
+	if (nl_open(&sk, err) < 0)
+		return az_err_prefix(err, "host network discovery");
+	int r = rtnl_addr_alloc_cache(sk, &cache);
+	if (r < 0)
+		return az_err(err, EIO, "host network discovery: list addresses: %s", nl_geterror(r));
+
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *a = (struct rtnl_addr *)o;
+		struct az_prefix host = {0}, net = {0};
+
+		if (nl_to_addr(rtnl_addr_get_local(a), &host.addr) < 0)
+			continue;
+		host.len = host.addr.family == AF_INET ? 32 : 128;
+		/* A point-to-point address is connected to its peer's prefix. */
+		if (nl_to_addr(rtnl_addr_get_peer(a), &net.addr) < 0 ||
+		    net.addr.family != host.addr.family)
+			net.addr = host.addr;
+		net.len = (uint8_t)rtnl_addr_get_prefixlen(a);
+		az_prefix_mask(&net);
+		if (hostnet_add(h, &host, err) < 0 || hostnet_add(h, &net, err) < 0)
+			return az_err_prefix(err, "host network discovery");
+	}
+	return 0;
+}
+
+/* ---- resolv.conf ---- */
+
+/* glibc and musl read "nameserver ADDR" (first token after the keyword) and
+ * use only the first three; we keep up to max, which is more, so every
+ * resolver a libc would use is listed.  Unparsable addresses are skipped, as
+ * libc skips them. */
+int az_parse_resolv_conf(const char *text, struct az_addr *out, size_t max, size_t *n)
+{
+	static const char kw[] = "nameserver";
+
+	*n = 0;
+	if (!text)
+		return 0;
+	for (const char *line = text; *line;) {
+		const char *eol = strchrnul(line, '\n');
+		const char *p = line;
+
+		line = *eol ? eol + 1 : eol;
+		while (p < eol && (*p == ' ' || *p == '\t'))
+			p++;
+		if ((size_t)(eol - p) <= sizeof(kw) - 1 || strncmp(p, kw, sizeof(kw) - 1) != 0)
+			continue;
+		p += sizeof(kw) - 1;
+		if (*p != ' ' && *p != '\t')
+			continue;
+		while (p < eol && (*p == ' ' || *p == '\t'))
+			p++;
+		size_t len = strcspn(p, " \t\r\n#;%");
+		if (len == 0 || len >= AZ_ADDRSTRLEN)
+			continue;
+		char tok[AZ_ADDRSTRLEN];
+		struct az_addr a;
+		memcpy(tok, p, len);
+		tok[len] = '\0';
+		if (az_addr_parse(tok, &a) < 0)
+			continue;
+		bool dup = false;
+		for (size_t i = 0; i < *n && !dup; i++)
+			dup = az_addr_eq(&out[i], &a);
+		if (!dup && *n < max)
+			out[(*n)++] = a;
+	}
+	return 0;
+}

@@ -1,0 +1,443 @@
+/* Attachments: apply + record, remove, collect, restore. */
+#include "rules/state.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static void path_of(char *buf, size_t cap, const char *sub, const char *name)
+{
+	snprintf(buf, cap, "%s/%s/%s.json", az_state_dir(), sub, name);
+}
+
+static void key_of(const struct az_target *t, char key[64])
+{
+	snprintf(key, 64, "%llx-%llx", (unsigned long long)t->netns_dev,
+		 (unsigned long long)t->netns_ino);
+}
+
+static bool netns_alive(const struct az_target *t)
+{
+	struct stat st;
+	if (!t->netns_path[0] || stat(t->netns_path, &st) < 0)
+		return false;
+	return (uint64_t)st.st_dev == t->netns_dev && (uint64_t)st.st_ino == t->netns_ino;
+}
+
+static int read_record(const char *key, struct az_attachment *a, az_error *err)
+{
+	char path[PATH_MAX];
+	char *text = NULL;
+	size_t len;
+	path_of(path, sizeof(path), "netns", key);
+	if (az_read_file(path, 1u << 20, &text, &len, err) < 0)
+		return -1;
+	int r = az_record_parse(text, len, a, err);
+	free(text);
+	if (r < 0)
+		return az_err_prefix(err, "state record %s", path);
+	a->alive = netns_alive(&a->target);
+	return 0;
+}
+
+static int write_record(const struct az_attachment *a, az_error *err)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/netns", az_state_dir());
+	if (az_mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	path_of(path, sizeof(path), "netns", a->key);
+	char *s = az_record_format(a);
+	if (!s)
+		return az_err(err, ENOMEM, "out of memory");
+	int r = az_write_file_atomic(path, s, strlen(s), 0600, err);
+	free(s);
+	return r;
+}
+
+static int write_member(const char *id, const char *key, az_error *err)
+{
+	char path[PATH_MAX], dir[PATH_MAX], body[128];
+	snprintf(dir, sizeof(dir), "%s/containers", az_state_dir());
+	if (az_mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	path_of(path, sizeof(path), "containers", id);
+	int n = snprintf(body, sizeof(body), "{\"netns\": \"%s\"}\n", key);
+	return az_write_file_atomic(path, body, (size_t)n, 0600, err);
+}
+
+/* The attachment key of container id, or -ENOENT. */
+static int member_key(const char *id, char key[64], az_error *err)
+{
+	char path[PATH_MAX];
+	char *text = NULL;
+	size_t len;
+	path_of(path, sizeof(path), "containers", id);
+	if (az_read_file(path, 4096, &text, &len, err) < 0)
+		return err->code == ENOENT ? -ENOENT : -1;
+	cJSON *o = cJSON_ParseWithLength(text, len);
+	free(text);
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "netns");
+	int r = -1;
+	if (cJSON_IsString(k) && strlen(k->valuestring) < 64 &&
+	    strspn(k->valuestring, "0123456789abcdef-") == strlen(k->valuestring)) {
+		strcpy(key, k->valuestring);
+		r = 0;
+	} else {
+		az_err(err, EINVAL, "state record %s is damaged", path);
+	}
+	cJSON_Delete(o);
+	return r;
+}
+
+static void unlink_record(const char *sub, const char *name)
+{
+	char path[PATH_MAX];
+	path_of(path, sizeof(path), sub, name);
+	unlink(path);
+}
+
+bool az_host_layer_present(void)
+{
+	az_error e;
+	char *out = NULL;
+	if (az_nft_query(-1, "list table inet " AZ_TABLE, false, &out, &e) < 0)
+		return false;
+	free(out);
+	return true;
+}
+
+static int host_apply(const struct az_attachment *const *v, size_t n, const struct az_hostnet *h,
+		      const struct az_features *f, az_error *err)
+{
+	struct az_buf b;
+	az_buf_init(&b);
+	int r = -1;
+	if (az_render_host_skeleton(f, &b) < 0 || (h && az_render_host_hostnet(h, &b) < 0)) {
+		az_err(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (az_target_has_host_peer(&v[i]->target) &&
+		    az_render_host_elements(&v[i]->policy, &v[i]->target, true, &b, err) < 0)
+			goto out;
+	r = az_nft_run(-1, b.data, err);
+	if (r < 0)
+		az_err_prefix(err, "host rules");
+out:
+	az_buf_free(&b);
+	return r;
+}
+
+/* Remove the host elements of an attachment.  Tolerates a flushed ruleset
+ * and elements already gone. */
+static void host_remove(const struct az_attachment *a)
+{
+	if (!az_target_has_host_peer(&a->target))
+		return;
+	struct az_buf b;
+	az_error e;
+	az_buf_init(&b);
+	if (az_render_host_elements(&a->policy, &a->target, false, &b, &e) < 0)
+		goto out;
+	if (az_nft_run(-1, b.data, &e) == 0 || !az_host_layer_present())
+		goto out;
+	/* Something was already gone: delete line by line. */
+	for (char *line = strtok(b.data, "\n"); line; line = strtok(NULL, "\n"))
+		az_nft_run(-1, line, &e);
+out:
+	az_buf_free(&b);
+}
+
+static void netns_remove(const struct az_attachment *a)
+{
+	if (!netns_alive(&a->target))
+		return;
+	int fd = open(a->target.netns_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	az_error e;
+	az_nft_run(fd, "table inet " AZ_TABLE "\ndelete table inet " AZ_TABLE "\n", &e);
+	close(fd);
+}
+
+static void remove_attachment(struct az_attachment *a)
+{
+	host_remove(a);
+	netns_remove(a);
+	for (size_t i = 0; i < a->n_members; i++)
+		unlink_record("containers", a->members[i]);
+	unlink_record("netns", a->key);
+}
+
+static int gc_locked(size_t *removed, az_error *err)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/netns", az_state_dir());
+	DIR *d = opendir(dir);
+	*removed = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : az_err_errno(err, "open %s", dir);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char key[64];
+		size_t l = strlen(de->d_name);
+		if (l < 6 || l - 5 >= sizeof(key) || strcmp(de->d_name + l - 5, ".json"))
+			continue;
+		memcpy(key, de->d_name, l - 5);
+		key[l - 5] = '\0';
+		struct az_attachment *a = calloc(1, sizeof(*a));
+		az_error e;
+		if (!a)
+			break;
+		if (read_record(key, a, &e) < 0) {
+			/* unreadable: nothing to undo from it */
+			az_log(LOG_WARNING, NULL, "%s; removing it", e.msg);
+			unlink_record("netns", key);
+		} else if (!a->alive) {
+			remove_attachment(a);
+			(*removed)++;
+		}
+		az_policy_free(&a->policy);
+		free(a);
+	}
+	closedir(d);
+	return 0;
+}
+
+int az_gc(size_t *removed, az_error *err)
+{
+	int lock = az_state_lock(az_state_dir(), err);
+	if (lock < 0)
+		return -1;
+	int r = gc_locked(removed, err);
+	close(lock);
+	return r;
+}
+
+static int detach_locked(const char *id, bool *removed, az_error *err)
+{
+	char key[64];
+	*removed = false;
+	int r = member_key(id, key, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		unlink_record("containers", id);
+		return -1;
+	}
+	struct az_attachment *a = calloc(1, sizeof(*a));
+	if (!a)
+		return az_err(err, ENOMEM, "out of memory");
+	if (read_record(key, a, err) < 0) {
+		unlink_record("containers", id);
+		free(a);
+		return err->code == ENOENT ? 0 : -1;
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < a->n_members; i++)
+		if (strcmp(a->members[i], id))
+			memmove(a->members[w++], a->members[i], AZ_ID_MAX + 1);
+	a->n_members = w;
+	r = 0;
+	if (w == 0) {
+		remove_attachment(a);
+		*removed = true;
+	} else {
+		r = write_record(a, err);
+	}
+	unlink_record("containers", id);
+	az_policy_free(&a->policy);
+	free(a);
+	return r;
+}
+
+int az_detach(const char *id, bool *removed, az_error *err)
+{
+	if (!az_id_valid(id))
+		return az_err(err, EINVAL, "invalid container id");
+	int lock = az_state_lock(az_state_dir(), err);
+	if (lock < 0)
+		return -1;
+	int r = detach_locked(id, removed, err);
+	close(lock);
+	return r;
+}
+
+static int join_existing(struct az_attachment *a, const struct az_policy *p, const char *id,
+			 az_error *err)
+{
+	if (!az_policy_equal(&a->policy, p)) {
+		struct az_buf mine, theirs;
+		az_buf_init(&mine);
+		az_buf_init(&theirs);
+		az_policy_format(p, &mine);
+		az_policy_format(&a->policy, &theirs);
+		az_err(err, EINVAL,
+		       "this container shares its network namespace with container %s, whose "
+		       "alcatraz settings differ (%s, here: %s); give both the same settings",
+		       a->members[0], theirs.data ? theirs.data : "", mine.data ? mine.data : "");
+		az_buf_free(&mine);
+		az_buf_free(&theirs);
+		return -1;
+	}
+	for (size_t i = 0; i < a->n_members; i++)
+		if (!strcmp(a->members[i], id))
+			return 0;
+	if (a->n_members >= AZ_MAX_MEMBERS)
+		return az_err(err, ENOSPC, "more than %d containers share this network namespace",
+			      AZ_MAX_MEMBERS);
+	snprintf(a->members[a->n_members++], AZ_ID_MAX + 1, "%s", id);
+	if (write_record(a, err) < 0 || write_member(id, a->key, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int attach_locked(const struct az_policy *p, const struct az_target *t, int netns_fd,
+			 const struct az_hostnet *h, const struct az_features *f, az_error *err)
+{
+	char key[64], oldkey[64];
+	size_t gone;
+	bool removed;
+	gc_locked(&gone, err);
+	key_of(t, key);
+
+	int r = member_key(t->id, oldkey, err);
+	if (r == 0 && strcmp(oldkey, key))
+		detach_locked(t->id, &removed, err);
+
+	struct az_attachment *a = calloc(1, sizeof(*a));
+	if (!a)
+		return az_err(err, ENOMEM, "out of memory");
+	r = read_record(key, a, err);
+	if (r == 0 && a->alive) {
+		r = join_existing(a, p, t->id, err);
+		az_policy_free(&a->policy);
+		free(a);
+		return r;
+	}
+	if (r == 0) {
+		remove_attachment(a);
+		az_policy_free(&a->policy);
+	}
+	memset(a, 0, sizeof(*a));
+
+	/* Render everything before touching anything. */
+	struct az_buf ns;
+	az_buf_init(&ns);
+	r = -1;
+	if (az_render_netns(p, t, h, &ns, err) < 0)
+		goto out;
+	snprintf(a->key, sizeof(a->key), "%s", key);
+	a->target = *t;
+	if (az_policy_copy(&a->policy, p, err) < 0)
+		goto out;
+	a->n_members = 1;
+	snprintf(a->members[0], AZ_ID_MAX + 1, "%s", t->id);
+	/* Record first: a crash from here on leaves something gc can undo. */
+	if (write_record(a, err) < 0 || write_member(t->id, key, err) < 0) {
+		az_err_prefix(err, "state");
+		goto undo;
+	}
+	if (az_nft_run(netns_fd, ns.data, err) < 0) {
+		az_err_prefix(err, "rules in the container's network namespace");
+		goto undo;
+	}
+	if (az_target_has_host_peer(t)) {
+		const struct az_attachment *one = a;
+		if (host_apply(&one, 1, h, f, err) < 0)
+			goto undo;
+	}
+	r = 0;
+	goto out;
+undo:
+	remove_attachment(a);
+out:
+	az_buf_free(&ns);
+	az_policy_free(&a->policy);
+	free(a);
+	return r;
+}
+
+int az_attach(const struct az_policy *p, const struct az_target *t, int netns_fd,
+	      const struct az_hostnet *h, const struct az_features *f, az_error *err)
+{
+	if (!az_id_valid(t->id))
+		return az_err(err, EINVAL, "invalid container id");
+	int lock = az_state_lock(az_state_dir(), err);
+	if (lock < 0)
+		return az_err_prefix(err, "state");
+	int r = attach_locked(p, t, netns_fd, h, f, err);
+	close(lock);
+	return r;
+}
+
+int az_attachments_read(struct az_attachment **out, size_t *n, az_error *err)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/netns", az_state_dir());
+	*out = NULL;
+	*n = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : az_err_errno(err, "open %s", dir);
+	struct dirent *de;
+	size_t cap = 0;
+	while ((de = readdir(d))) {
+		char key[64];
+		size_t l = strlen(de->d_name);
+		if (l < 6 || l - 5 >= sizeof(key) || strcmp(de->d_name + l - 5, ".json"))
+			continue;
+		memcpy(key, de->d_name, l - 5);
+		key[l - 5] = '\0';
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct az_attachment *nv = realloc(*out, cap * sizeof(**out));
+			if (!nv)
+				break;
+			*out = nv;
+		}
+		az_error e;
+		if (read_record(key, &(*out)[*n], &e) == 0)
+			(*n)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+void az_attachments_free(struct az_attachment *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		az_policy_free(&a[i].policy);
+	free(a);
+}
+
+int az_restore(const struct az_hostnet *h, const struct az_features *f, size_t *restored,
+	       az_error *err)
+{
+	int lock = az_state_lock(az_state_dir(), err);
+	if (lock < 0)
+		return -1;
+	struct az_attachment *v = NULL;
+	size_t n = 0, gone;
+	int r = gc_locked(&gone, err);
+	if (r == 0)
+		r = az_attachments_read(&v, &n, err);
+	*restored = 0;
+	if (r == 0 && n) {
+		const struct az_attachment **pv = calloc(n, sizeof(*pv));
+		for (size_t i = 0; pv && i < n; i++)
+			if (v[i].alive && az_target_has_host_peer(&v[i].target))
+				pv[(*restored)++] = &v[i];
+		r = pv ? host_apply(pv, *restored, h, f, err) : az_err(err, ENOMEM, "out of memory");
+		free(pv);
+	}
+	az_attachments_free(v, n);
+	close(lock);
+	return r;
+}

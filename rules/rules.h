@@ -1,0 +1,146 @@
+/* rules.h — a policy plus where it applies → nftables transactions; apply,
+ * remove and list them atomically with libnftables; state records of what is
+ * applied.
+ *
+ * Two layers (DESIGN.md "Intended architecture"):
+ *  - inside the container's netns: table inet alcatraz, output + input
+ *    chains, per-container content (it vanishes with the netns, and a host
+ *    flush cannot reach it);
+ *  - in the host netns: table inet alcatraz and table bridge alcatraz with
+ *    fixed chains; per-container state only as set/map elements commented
+ *    "alcatraz:<id>".
+ *
+ * Rendering (az_render_*) is pure and unit-tested; az_nft_* are the effects.
+ */
+#ifndef ALCATRAZ_RULES_H
+#define ALCATRAZ_RULES_H
+
+#include <net/if.h>
+#include <limits.h>
+
+#include "common/common.h"
+#include "config/config.h"
+
+#define AZ_TABLE "alcatraz"
+#define AZ_MAX_IFACES 8
+#define AZ_MAX_ADDRS 8
+#define AZ_MAX_RESOLVERS 8
+#define AZ_MAX_HOSTNETS 256
+#define AZ_ID_MAX 128
+#define AZ_MAX_MEMBERS 64
+
+/* One interface of the container. */
+struct az_iface {
+	char ctr_ifname[IFNAMSIZ];	/* inside the container, e.g. eth0 */
+	char host_ifname[IFNAMSIZ];	/* host-side peer (veth), "" if none */
+	char bridge[IFNAMSIZ];		/* master of the host peer, "" if none */
+	size_t n4, n6;
+	struct az_prefix addr4[AZ_MAX_ADDRS];
+	struct az_prefix addr6[AZ_MAX_ADDRS];	/* global and link-local */
+};
+
+/* Where a policy applies. */
+struct az_target {
+	char id[AZ_ID_MAX + 1];
+	char netns_path[PATH_MAX];	/* "" for none */
+	uint64_t netns_dev, netns_ino;
+	size_t n_if;
+	struct az_iface ifs[AZ_MAX_IFACES];
+	bool has_gw4, has_gw6;
+	struct az_addr gw4, gw6;
+	size_t n_resolvers;
+	struct az_addr resolvers[AZ_MAX_RESOLVERS];
+};
+
+/* What the host is connected to: every address of a host interface (as a
+ * host prefix) and every prefix directly connected to one. */
+struct az_hostnet {
+	size_t n;
+	struct az_prefix v[AZ_MAX_HOSTNETS];
+};
+
+/* Kernel features, detected once (az_features_detect) and recorded. */
+struct az_features {
+	bool bridge_reject;	/* CONFIG_NFT_BRIDGE_REJECT */
+	bool br_netfilter;	/* net.bridge.bridge-nf-call-iptables is 1 */
+};
+
+/* True when the target has at least one host-side peer on a bridge, i.e.
+ * the host layer can protect it. */
+bool az_target_has_host_peer(const struct az_target *t);
+
+/* The blocked-range catalogue (IANA special-purpose, minus documentation
+ * ranges), for display and tests. */
+size_t az_blocked_catalogue(int family, const struct az_prefix **out);
+
+/* ---- pure rendering: nft script text ---- */
+
+/* The whole table for the container's own netns (replaces any previous one:
+ * "table … ; delete table …; table … { … }" in one transaction). */
+int az_render_netns(const struct az_policy *p, const struct az_target *t,
+		    const struct az_hostnet *h, struct az_buf *out, az_error *err);
+/* Fixed host skeleton: tables, sets, maps, chains.  Idempotent ("add"). */
+int az_render_host_skeleton(const struct az_features *f, struct az_buf *out);
+/* Host-wide set of connected prefixes: flush + refill, idempotent. */
+int az_render_host_hostnet(const struct az_hostnet *h, struct az_buf *out);
+/* This container's host elements: "add element" lines (add) or "delete
+ * element" lines (del) for exactly the same elements. */
+int az_render_host_elements(const struct az_policy *p, const struct az_target *t,
+			    bool add, struct az_buf *out, az_error *err);
+
+/* ---- effects: libnftables ---- */
+
+/* Run an nft script in the netns given by fd (-1: the caller's netns), as one
+ * transaction.  Forks a child for another netns (setns is per thread, and a
+ * netlink socket stays bound to the netns it was opened in). */
+int az_nft_run(int netns_fd, const char *script, az_error *err);
+/* Same, capturing the JSON/text output of list commands into *out. */
+int az_nft_query(int netns_fd, const char *cmd, bool json, char **out, az_error *err);
+int az_features_detect(struct az_features *f, az_error *err);
+
+/* ---- attachments: apply + record, remove, collect, restore ----
+ *
+ * State under az_state_dir():
+ *   lock                       flock()ed around every change
+ *   netns/<dev>-<ino>.json     one attachment per network namespace: the
+ *                              policy, the target, the member containers
+ *   containers/<id>.json       which attachment a container belongs to
+ * Records are written atomically (temp + rename) before the rules are
+ * applied, so a crash leaves a record that gc can undo.
+ */
+
+const char *az_state_dir(void);	/* $ALCATRAZ_STATE_DIR or /run/alcatraz */
+/* Exclusive lock over the state dir; returns an fd to close to release. */
+int az_state_lock(const char *dir, az_error *err);
+
+/* Apply p to t (both layers) and record it.  netns_fd is the container's
+ * netns.  A second container in an attached netns joins the attachment when
+ * its policy is the same, and is refused (naming the other) otherwise. */
+int az_attach(const struct az_policy *p, const struct az_target *t, int netns_fd,
+	      const struct az_hostnet *h, const struct az_features *f, az_error *err);
+/* Remove container id's membership; the last member removes the rules.
+ * Unknown ids succeed (poststop is idempotent).  *removed tells whether
+ * rules were removed. */
+int az_detach(const char *id, bool *removed, az_error *err);
+/* Remove every attachment whose netns is gone.  Cheap when nothing is. */
+int az_gc(size_t *removed, az_error *err);
+/* Re-apply the host layer of every live attachment (after a flush).
+ * *restored counts attachments re-applied. */
+int az_restore(const struct az_hostnet *h, const struct az_features *f, size_t *restored,
+	       az_error *err);
+/* Is the host layer present (table inet alcatraz exists)? */
+bool az_host_layer_present(void);
+
+struct az_attachment {
+	char key[64];			/* "<dev>-<ino>" */
+	struct az_policy policy;
+	struct az_target target;
+	size_t n_members;
+	char members[AZ_MAX_MEMBERS][AZ_ID_MAX + 1];
+	bool alive;			/* its netns still exists */
+};
+/* Read every attachment record (for list/status); free with az_attachments_free. */
+int az_attachments_read(struct az_attachment **out, size_t *n, az_error *err);
+void az_attachments_free(struct az_attachment *a, size_t n);
+
+#endif

@@ -1,0 +1,123 @@
+# shellcheck shell=bash
+# fakert.sh — call alcatraz-hook exactly as an OCI runtime does, for
+# containers made by topo.sh: a bundle with config.json, the OCI state on
+# stdin, the hook run in the sim-host netns (the runtime's namespace).
+#
+#   fakert_create NAME [ANNOTATION=VALUE]...   createRuntime; returns the hook's exit code,
+#                                              its stderr in $FAKERT_ERR
+#   fakert_stop NAME                           poststop (no pid, status stopped)
+#   fakert_config NAME JSON-FRAGMENT           extra top-level keys merged into config.json
+#
+# Each container gets a process sleeping in its netns (the "container init")
+# whose pid is in the state, like runc/crun give it.  The hook's state dir
+# and settings file are per run ($AZ_TMP/state, $AZ_TMP/alcatraz.json).
+
+# shellcheck source=topo.sh
+source "$(dirname "${BASH_SOURCE[0]}")/topo.sh"
+
+AZ_HOOK=${AZ_HOOK:-$AZ_BUILD/alcatraz-hook}
+AZ_CLI=${AZ_CLI:-$AZ_BUILD/alcatraz}
+export ALCATRAZ_STATE_DIR=${ALCATRAZ_STATE_DIR:-$AZ_TMP/state}
+export ALCATRAZ_CONFIG=${ALCATRAZ_CONFIG:-$AZ_TMP/alcatraz.json}
+declare -A FAKERT_PID=() FAKERT_ID=() FAKERT_EXTRA=()
+FAKERT_ERR=
+
+# in_host CMD... — run CMD in the sim-host netns the way a runtime runs
+# hooks (nsenter keeps /sys and the cgroup mounts, unlike ip netns exec).
+in_host() {
+	nsenter --net="/run/netns/$AZ_NS_HOST" "$@"
+}
+
+# az_cli ARGS... — the admin CLI against this run's state, in the sim-host.
+az_cli() {
+	in_host "$AZ_CLI" "$@"
+}
+
+_fakert_init() {
+	local name=$1 ns
+	[[ -n ${FAKERT_PID[$name]:-} ]] && return 0
+	ns=$(topo_ns "ctr:$name") || return 1
+	# the container's init: sleeps in its netns until the test ends
+	ip netns exec "$ns" sleep 600 </dev/null >/dev/null 2>&1 &
+	FAKERT_PID[$name]=$!
+	az_pid_track "${FAKERT_PID[$name]}"
+	FAKERT_ID[$name]=$(printf '%s%s' "$AZ_RUN" "$name" | sha256sum | cut -c1-64)
+	mkdir -p "$AZ_TMP/bundle-$name"
+}
+
+fakert_config() {
+	FAKERT_EXTRA[$1]=$2
+}
+
+_fakert_write_config() {
+	local name=$1 ns extra
+	ns=$(topo_ns "ctr:$name")
+	extra=${FAKERT_EXTRA[$name]:-}
+	cat >"$AZ_TMP/bundle-$name/config.json" <<-EOF
+	{
+	  "ociVersion": "1.0.2",
+	  "process": {"args": ["sh"], "capabilities": {
+	    "bounding": ["CAP_CHOWN", "CAP_NET_RAW", "CAP_NET_BIND_SERVICE"],
+	    "effective": ["CAP_CHOWN", "CAP_NET_RAW", "CAP_NET_BIND_SERVICE"]}},
+	  "root": {"path": "rootfs"},
+	  "mounts": [{"destination": "/etc/resolv.conf", "type": "bind",
+	              "source": "${AZ_CTR_RESOLV[$name]}", "options": ["bind"]}],
+	  "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"},
+	            {"type": "network", "path": "/run/netns/$ns"}]}${extra:+,
+	  $extra}
+	}
+	EOF
+}
+
+# _fakert_state NAME STATUS [WITH_PID] ANNOTATION=VALUE...
+_fakert_state() {
+	local name=$1 status=$2 with_pid=$3
+	shift 3
+	local ann="" kv k v
+	for kv in "$@"; do
+		k=${kv%%=*}
+		v=${kv#*=}
+		ann+="${ann:+, }$(jq_str "$k"): $(jq_str "$v")"
+	done
+	printf '{"ociVersion": "1.0.2", "id": "%s", "status": "%s", %s"bundle": "%s", "annotations": {%s}}\n' \
+		"${FAKERT_ID[$name]}" "$status" \
+		"$( ((with_pid)) && echo "\"pid\": ${FAKERT_PID[$name]}, ")" \
+		"$AZ_TMP/bundle-$name" "$ann"
+}
+
+# jq_str S — S as a JSON string (enough for test values).
+jq_str() {
+	local s=$1
+	s=${s//\\/\\\\}
+	s=${s//\"/\\\"}
+	s=${s//$'\n'/\\n}
+	s=${s//$'\t'/\\t}
+	printf '"%s"' "$s"
+}
+
+fakert_create() {
+	local name=$1
+	shift
+	_fakert_init "$name" || return 1
+	_fakert_write_config "$name"
+	FAKERT_ANN_LAST=("$@")
+	local rc=0
+	FAKERT_ERR=$(_fakert_state "$name" creating 1 "$@" | in_host "$AZ_HOOK" createRuntime 2>&1 >/dev/null) || rc=$?
+	t_cleanup_push "fakert_stop_quiet '$name'"
+	return $rc
+}
+
+fakert_stop() {
+	local name=$1
+	[[ -n ${FAKERT_ID[$name]:-} ]] || return 0
+	_fakert_state "$name" stopped 0 "${FAKERT_ANN_LAST[@]}" | in_host "$AZ_HOOK" poststop
+}
+
+fakert_stop_quiet() {
+	fakert_stop "$1" >/dev/null 2>&1 || true
+}
+
+# fakert_id NAME — the container id given to the hook.
+fakert_id() {
+	echo "${FAKERT_ID[$1]}"
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# run-all.sh — every test layer, in order: unit (Criterion), then each
+# tests/integration/*.sh, then each tests/e2e/*.sh.  Output is shown live and
+# every "PASS:", "FAIL:", "SKIP:" line is counted; the last line is exactly
+#   N passed, N failed            or   N passed, N failed, N skipped
+# A script that exits non-zero without a FAIL line, prints no result, times
+# out (AZ_TEST_TIMEOUT, default 900 s) or leaves netns/temp dirs behind counts
+# as a failure.  CI=true: every skip counts as a failure.
+# TESTS='regex' runs the matching subset ("unit", "integration/00-topology.sh").
+# Exit status non-zero when anything failed.
+set -u
+# shellcheck source=lib/results.sh
+source "$(dirname "$0")/lib/results.sh"
+cd "$R_ROOT" || exit 1
+
+if r_selected unit; then
+	r_run_unit "$R_BUILD/unit-tests"
+fi
+
+for layer in integration e2e; do
+	shopt -s nullglob
+	scripts=("$R_ROOT/tests/$layer"/*.sh)
+	shopt -u nullglob
+	if ((${#scripts[@]} == 0)); then
+		r_selected "$layer/" && r_emit "SKIP: $layer: no test scripts in tests/$layer"
+		continue
+	fi
+	for s in "${scripts[@]}"; do
+		r_selected "$layer/${s##*/}" || continue
+		r_run_script "$s"
+	done
+done
+
+r_summary
