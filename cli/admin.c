@@ -221,8 +221,12 @@ int cli_uninstall(int argc, char **argv, const struct cli_global *g)
 				"question)\n");
 		return CLI_ERROR;
 	}
-	_cleanup_(state_lock_closep) int lock = az_state_lock(az_state_dir(), &err);
-	if (lock < 0 || uninstall_locked(&rep, &err) < 0)
+	/* No state dir: nothing was recorded; do not create one to lock it. */
+	bool has_state = access(az_state_dir(), F_OK) == 0;
+	_cleanup_(state_lock_closep) int lock = has_state ? az_state_lock(az_state_dir(), &err) : -1;
+	if (has_state && lock < 0)
+		return cli_fail(&err);
+	if (uninstall_locked(&rep, &err) < 0)
 		return cli_fail(&err);
 	if (o.json) {
 		cJSON *j = cJSON_CreateObject();

@@ -24,7 +24,8 @@ struct cli_global {
 	bool json;
 };
 
-/* One verb: parses its own options from argv (argv[0] is the verb). */
+/* One verb: parses its own options from argv (argv[0] is "alcatraz VERB",
+ * which getopt names in its messages). */
 struct cli_verb {
 	const char *name;
 	const char *summary;
@@ -41,8 +42,10 @@ int cli_uninstall(int argc, char **argv, const struct cli_global *g);
 
 /* Print the help of a verb (to f) and return code. */
 int cli_verb_help(const char *verb, FILE *f, int code);
-/* getopt_long wrapper state shared by verbs: "--json" and "--help" are
- * handled by cli_common_opt(); returns true when opt was one of them. */
+/* The options every verb takes, as getopt_long returned them: --json sets
+ * g->json; --help prints the verb's help and a bad option the hint, both
+ * setting *exit_code.  True when opt was handled here; then the verb goes on
+ * for 'J' and exits with *exit_code otherwise. */
 bool cli_common_opt(int opt, struct cli_global *g, int *exit_code);
 /* For verbs with no options of their own: true to go on, false to exit
  * with *exit_code (help printed, or a usage error). */

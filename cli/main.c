@@ -107,9 +107,8 @@ bool cli_simple_opts(int argc, char **argv, struct cli_global *g, int *exit_code
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
-		if (cli_common_opt(opt, g, exit_code))
-			if (opt != 'J')
-				return false;
+		if (cli_common_opt(opt, g, exit_code) && opt != 'J')
+			return false;
 	if (optind < argc) {
 		*exit_code = cli_usage_error(g->verb, "unexpected argument \"%s\"", argv[optind]);
 		return false;

@@ -298,6 +298,35 @@ static int join_existing(struct az_attachment *a, const struct az_policy *p, con
 	return 0;
 }
 
+/* Apply a's host elements.  When the host layer is missing although other
+ * attachments exist (a host "nft flush ruleset"), theirs are re-added in the
+ * same transaction: every hook start repairs a flush. */
+static int host_apply_with_others(const struct az_attachment *a, const struct az_hostnet *h,
+				  const struct az_features *f, az_error *err)
+{
+	struct az_attachment *all = NULL;
+	size_t n = 0, k = 0;
+	if (!az_host_layer_present() && az_attachments_read(&all, &n, err) < 0)
+		return -1;
+	const struct az_attachment **pv = calloc(n + 1, sizeof(*pv));
+	if (!pv) {
+		az_attachments_free(all, n);
+		return az_err(err, ENOMEM, "out of memory");
+	}
+	pv[k++] = a;
+	for (size_t i = 0; i < n; i++)
+		if (all[i].alive && strcmp(all[i].key, a->key) && az_target_has_host_peer(&all[i].target))
+			pv[k++] = &all[i];
+	if (k > 1)
+		az_log(LOG_WARNING, a->target.id,
+		       "the host rules were gone (ruleset flushed?): restoring them for %zu other container(s)",
+		       k - 1);
+	int r = host_apply(pv, k, h, f, err);
+	free(pv);
+	az_attachments_free(all, n);
+	return r;
+}
+
 static int attach_locked(const struct az_policy *p, const struct az_target *t, int netns_fd,
 			 const struct az_hostnet *h, const struct az_features *f, az_error *err)
 {
@@ -348,11 +377,8 @@ static int attach_locked(const struct az_policy *p, const struct az_target *t, i
 		az_err_prefix(err, "rules in the container's network namespace");
 		goto undo;
 	}
-	if (az_target_has_host_peer(t)) {
-		const struct az_attachment *one = a;
-		if (host_apply(&one, 1, h, f, err) < 0)
-			goto undo;
-	}
+	if (az_target_has_host_peer(t) && host_apply_with_others(a, h, f, err) < 0)
+		goto undo;
 	r = 0;
 	goto out;
 undo:

@@ -30,7 +30,7 @@ azprobe_static() {
 	fi
 	mkdir -p "$(dirname "$AZPROBE_STATIC")"
 	tmp=$AZPROBE_STATIC.$$.tmp
-	if "${CC:-cc}" -static -O2 -std=gnu17 -Wall -Wextra -Werror -D_GNU_SOURCE \
+	if "${CC:-cc}" -static -s -O2 -std=gnu17 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		-o "$tmp" "$src" >&2; then
 		mv -f "$tmp" "$AZPROBE_STATIC"
 		echo "$AZPROBE_STATIC"

@@ -359,7 +359,7 @@ srv_count() {
 	log=$(srv_log "$1" "$2" "$3")
 	[[ -e $log ]] || { echo 0; return 0; }
 	if [[ -n ${4:-} ]]; then
-		grep -c -- "^peer=$4 " "$log"
+		grep -cF -- "peer=$4 port=" "$log"
 	else
 		wc -l <"$log"
 	fi
