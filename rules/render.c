@@ -476,6 +476,16 @@ static void elem(struct elem_ctx *c, const char *family, const char *set, const 
 	az_buf_printf(c->o, " }\n");
 }
 
+/* Map elements carry the comment on the key: "KEY comment \"…\" : VALUE". */
+static void elem_map(struct elem_ctx *c, const char *set, const char *key, const char *value)
+{
+	if (c->verb[0] == 'a')
+		az_buf_printf(c->o, "add element inet " T " %s { %s %s : %s }\n", set, key, c->comment,
+			      value);
+	else
+		az_buf_printf(c->o, "delete element inet " T " %s { %s }\n", set, key);
+}
+
 static void host_family(struct elem_ctx *c, const struct az_policy *p, const struct az_target *t,
 			int family)
 {
@@ -539,8 +549,10 @@ static void host_family(struct elem_ctx *c, const struct az_policy *p, const str
 				az_addr_str(&pa, pa_s);
 				snprintf(set, sizeof(set), "proxydst%s", s);
 				elem(c, "inet", set, "%s . %s . %u", a, pa_s, pport);
+				char val[AZ_ADDRSTRLEN + 8];
 				snprintf(set, sizeof(set), "proxy%s", s);
-				elem(c, "inet", set, "%s : %s . %u", a, pa_s, pport);
+				snprintf(val, sizeof(val), "%s . %u", pa_s, pport);
+				elem_map(c, set, a, val);
 			} else if (p->proxy.n) {
 				snprintf(set, sizeof(set), "noproxy%s", s);
 				elem(c, "inet", set, "%s", a);

@@ -41,8 +41,16 @@ _fakert_init() {
 	ip netns exec "$ns" sleep 600 </dev/null >/dev/null 2>&1 &
 	FAKERT_PID[$name]=$!
 	az_pid_track "${FAKERT_PID[$name]}"
+	# `ip netns exec` enters the netns after fork: wait until the pid is
+	# there, as a runtime's init is before the hook runs.
+	wait_for 5 _fakert_in_netns "${FAKERT_PID[$name]}" "$ns" ||
+		{ echo "fakert: $name's init did not enter $ns" >&2; return 1; }
 	FAKERT_ID[$name]=$(printf '%s%s' "$AZ_RUN" "$name" | sha256sum | cut -c1-64)
 	mkdir -p "$AZ_TMP/bundle-$name"
+}
+
+_fakert_in_netns() {
+	[[ $(stat -L -c %i "/proc/$1/ns/net" 2>/dev/null) == $(stat -L -c %i "/run/netns/$2" 2>/dev/null) ]]
 }
 
 fakert_config() {

@@ -148,7 +148,7 @@ Test(render, proxy_v4_only_refuses_v6_tcp)
 	az_error e;
 	az_buf_init(&b);
 	cr_assert_eq(az_render_host_elements(&p, &t, true, &b, &e), 0);
-	cr_assert(strstr(b.data, "add element inet alcatraz proxy4 { 10.88.0.5 : 10.88.0.1 . 12345 comment \"alcatraz:0123456789abcdef\" }"), "%s", b.data);
+	cr_assert(strstr(b.data, "add element inet alcatraz proxy4 { 10.88.0.5 comment \"alcatraz:0123456789abcdef\" : 10.88.0.1 . 12345 }"), "%s", b.data);
 	cr_assert(strstr(b.data, "add element inet alcatraz noproxy6 { fd00:88::5 "), "%s", b.data);
 	cr_assert(strstr(b.data, "add element inet alcatraz udpblock4 { 10.88.0.5 "), "%s", b.data);
 	az_buf_free(&b);
