@@ -129,3 +129,17 @@ fakert_stop_quiet() {
 fakert_id() {
 	echo "${FAKERT_ID[$1]}"
 }
+
+# fakert_share NAME2 NAME1 — NAME2 is a second container in NAME1's netns (a
+# pod member, --network container:NAME1): same netns, veth, addresses and
+# resolv.conf; its own init process, bundle and id.  Then fakert_create NAME2.
+fakert_share() {
+	local n2=$1 n1=$2
+	[[ -n ${AZ_CTR_NS[$n1]:-} ]] || { echo "fakert_share: no ctr '$n1'" >&2; return 1; }
+	[[ -z ${AZ_CTR_NS[$n2]:-} ]] || { echo "fakert_share: '$n2' exists" >&2; return 1; }
+	AZ_CTR_NS[$n2]=${AZ_CTR_NS[$n1]}
+	AZ_CTR_VETH[$n2]=${AZ_CTR_VETH[$n1]}
+	AZ_CTR_IP4[$n2]=${AZ_CTR_IP4[$n1]}
+	AZ_CTR_IP6[$n2]=${AZ_CTR_IP6[$n1]}
+	AZ_CTR_RESOLV[$n2]=${AZ_CTR_RESOLV[$n1]}
+}
