@@ -272,8 +272,14 @@ static void netns_chain_family(struct az_buf *o, const struct az_policy *p,
 	uint16_t pport;
 
 	if (family == AF_INET6)
-		az_buf_printf(o, "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, "
-				 "nd-router-solicit } accept\n");
+		/* Neighbour discovery and multicast listener reports are needed
+		 * on the link and cannot leave it: receivers drop ND whose hop
+		 * limit is not 255 (RFC 4861), and link-scope multicast is
+		 * never routed. */
+		az_buf_printf(o, "\t\tip6 hoplimit 255 icmpv6 type { nd-neighbor-solicit, "
+				 "nd-neighbor-advert, nd-router-solicit } accept\n"
+				 "\t\tip6 daddr ff02::/16 icmpv6 type { mld-listener-report, "
+				 "mld2-listener-report } accept\n");
 	az_buf_printf(o, "\t\tmeta l4proto { tcp, udp } th dport 53 %s daddr @dns%s accept\n", ip, s);
 	if (p->proxy.n) {
 		if (proxy_for(p, t, family, &pa, &pport))
@@ -310,12 +316,18 @@ int az_render_netns(const struct az_policy *p, const struct az_target *t,
 	netns_chain_family(o, p, t, AF_INET6);
 	if (p->proxy.n && p->proxy_udp == AZ_PROXY_UDP_BLOCK)
 		az_buf_printf(o, "\t\tmeta l4proto udp goto refuse\n");
+	/* The kernel log line names the container (the host layer can only
+	 * name its address).  Outside the initial netns the kernel writes it
+	 * only with net.netfilter.nf_log_all_netns=1. */
+	char sid[13];
 	az_buf_printf(o, "\t}\n"
 			 "\tchain refuse {\n"
 			 "\t\tcounter\n"
+			 "\t\tlimit rate 10/second burst 20 packets log prefix \"alcatraz %s refused: \" level info\n"
 			 "\t\tmeta l4proto tcp reject with tcp reset\n"
 			 "\t\treject with icmpx admin-prohibited\n"
-			 "\t}\n}\n");
+			 "\t}\n}\n",
+		      az_short_id(t->id, sid));
 	return 0;
 }
 
@@ -373,8 +385,10 @@ int az_render_host_skeleton(const struct az_features *f, struct az_buf *o)
 		const char *s = fam_sfx(fam), *ip = fam_ip(fam);
 		az_buf_printf(o, "add rule inet " T " ctr%s ct state established,related accept\n", s);
 		if (fam == AF_INET6)
-			az_buf_printf(o, "add rule inet " T " ctr6 icmpv6 type { nd-neighbor-solicit, "
-					 "nd-neighbor-advert, nd-router-solicit } accept\n");
+			az_buf_printf(o, "add rule inet " T " ctr6 ip6 hoplimit 255 icmpv6 type { "
+					 "nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept\n"
+					 "add rule inet " T " ctr6 ip6 daddr ff02::/16 icmpv6 type { "
+					 "mld-listener-report, mld2-listener-report } accept\n");
 		az_buf_printf(o,
 			      "add rule inet " T " ctr%s meta l4proto { tcp, udp } th dport 53 %s saddr . %s daddr @dns%s accept\n"
 			      "add rule inet " T " ctr%s meta l4proto tcp %s saddr . %s daddr . tcp dport @proxydst%s accept\n"
@@ -388,7 +402,7 @@ int az_render_host_skeleton(const struct az_features *f, struct az_buf *o)
 			      s, s, s, ip, s, s, s, ip, s, s);
 		az_buf_printf(o,
 			      "add rule inet " T " refuse%s %s saddr @refused%s\n"
-			      "add rule inet " T " refuse%s limit rate 10/second burst 20 packets log prefix \"alcatraz refused: \" level info\n"
+			      "add rule inet " T " refuse%s limit rate 10/second burst 20 packets log prefix \"alcatraz host refused: \" level info\n"
 			      "add rule inet " T " refuse%s meta l4proto tcp reject with tcp reset\n"
 			      "add rule inet " T " refuse%s reject with icmpx admin-prohibited\n",
 			      s, ip, s, s, s, s);

@@ -50,7 +50,7 @@ _probe_opts() {
 	shift
 	if [[ $proto == tcp && $# -eq 0 ]]; then
 		echo --read
-	else
+	elif (($#)); then
 		printf '%s\n' "$@"
 	fi
 }
@@ -143,6 +143,16 @@ srv_last_peer() {
 	log=$(srv_log "$1" "$2" "$3")
 	[[ -s $log ]] || return 1
 	tail -n 1 "$log" | sed -n 's/^peer=\([^ ]*\) .*/\1/p'
+}
+
+# count_is N CMD... — CMD prints the number N (else says what it printed).
+count_is() {
+	local want=$1 got
+	shift
+	got=$("$@")
+	[[ $got == "$want" ]] && return 0
+	echo "$* printed '$got', expected '$want'"
+	return 1
 }
 
 # ------------------------------------------------------------ nft state
