@@ -14,6 +14,7 @@
 #include <sys/capability.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_STATE (16u << 20)	/* CRI-O adds big annotations */
@@ -37,6 +38,21 @@ struct oci_config {
 	bool net_admin;		/* CAP_NET_ADMIN in any capability set */
 	char resolv_conf[PATH_MAX];	/* host path bind-mounted on /etc/resolv.conf */
 };
+
+/* ALCATRAZ_TIMING=1: one line per phase on stderr, for profiling. */
+static bool timing;
+static void phase(const char *name)
+{
+	static struct timespec last;
+	struct timespec now;
+	if (!timing)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (last.tv_sec)
+		fprintf(stderr, "alcatraz-hook: %-10s %7.3f ms\n", name,
+			(double)(now.tv_sec - last.tv_sec) * 1e3 + (double)(now.tv_nsec - last.tv_nsec) / 1e6);
+	last = now;
+}
 
 static void drop_capabilities(void)
 {
@@ -220,6 +236,7 @@ static int create(const struct oci_in *in, az_error *err)
 	struct oci_config cfg;
 	int r = -1, fd = -1;
 
+	phase("start");
 	if (az_settings_load(NULL, &s, err) < 0)
 		return -1;
 	if (az_policy_resolve(&s, in->ann, in->n_ann, &p, err) < 0) {
@@ -253,8 +270,10 @@ static int create(const struct oci_in *in, az_error *err)
 	fd = open_netns(in, &cfg, t, err);
 	if (fd < 0)
 		goto out;
+	phase("config");
 	if (az_discover_netns(fd, t, err) < 0)
 		goto out;
+	phase("discover");
 	read_resolvers(&cfg, t);
 	bool host_peer = az_target_has_host_peer(t);
 	if (cfg.net_admin && !host_peer) {
@@ -273,9 +292,12 @@ static int create(const struct oci_in *in, az_error *err)
 	}
 	if (az_discover_hostnet(h, err) < 0)
 		goto out;
+	phase("hostnet");
 	struct az_features f;
 	az_features_detect(&f, err);
+	phase("features");
 	r = az_attach(&p, t, fd, h, &f, err);
+	phase("attach");
 out:
 	if (fd >= 0)
 		close(fd);
@@ -292,7 +314,8 @@ int main(int argc, char **argv)
 	size_t len = 0;
 	struct oci_in in = { 0 };
 
-	alarm(HOOK_DEADLINE_S);	/* bounded: SIGALRM kills us, the runtime fails closed */
+	alarm(HOOK_DEADLINE_S);
+	timing = getenv("ALCATRAZ_TIMING") != NULL;	/* bounded: SIGALRM kills us, the runtime fails closed */
 	drop_capabilities();
 	if (argc != 2) {
 		fprintf(stderr, "usage: alcatraz-hook STAGE < state.json\n"

@@ -102,23 +102,30 @@ static void unlink_record(const char *sub, const char *name)
 	unlink(path);
 }
 
+/* Both host tables exist.  "list tables" fetches no set elements, so this
+ * costs the same with one container or a thousand. */
 bool az_host_layer_present(void)
 {
 	az_error e;
 	char *out = NULL;
-	if (az_nft_query(-1, "list table inet " AZ_TABLE, false, &out, &e) < 0)
+	if (az_nft_query(-1, "list tables", false, &out, &e) < 0)
 		return false;
+	bool yes = strstr(out, "table inet " AZ_TABLE "\n") && strstr(out, "table bridge " AZ_TABLE "\n");
 	free(out);
-	return true;
+	return yes;
 }
 
+/* full: (re)write the skeleton even when the tables exist (restore, after
+ * an upgrade); otherwise only when they are missing — rewriting fixed chains
+ * on every start would cost a kernel commit of every chain each time. */
 static int host_apply(const struct az_attachment *const *v, size_t n, const struct az_hostnet *h,
-		      const struct az_features *f, az_error *err)
+		      const struct az_features *f, bool full, az_error *err)
 {
 	struct az_buf b;
 	az_buf_init(&b);
 	int r = -1;
-	if (az_render_host_skeleton(f, &b) < 0 || (h && az_render_host_hostnet(h, &b) < 0)) {
+	if (((full || !az_host_layer_present()) && az_render_host_skeleton(f, &b) < 0) ||
+	    (h && az_render_host_hostnet(h, &b) < 0)) {
 		az_err(err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -321,7 +328,7 @@ static int host_apply_with_others(const struct az_attachment *a, const struct az
 		az_log(LOG_WARNING, a->target.id,
 		       "the host rules were gone (ruleset flushed?): restoring them for %zu other container(s)",
 		       k - 1);
-	int r = host_apply(pv, k, h, f, err);
+	int r = host_apply(pv, k, h, f, false, err);
 	free(pv);
 	az_attachments_free(all, n);
 	return r;
@@ -460,7 +467,7 @@ int az_restore(const struct az_hostnet *h, const struct az_features *f, size_t *
 		for (size_t i = 0; pv && i < n; i++)
 			if (v[i].alive && az_target_has_host_peer(&v[i].target))
 				pv[(*restored)++] = &v[i];
-		r = pv ? host_apply(pv, *restored, h, f, err) : az_err(err, ENOMEM, "out of memory");
+		r = pv ? host_apply(pv, *restored, h, f, true, err) : az_err(err, ENOMEM, "out of memory");
 		free(pv);
 	}
 	az_attachments_free(v, n);

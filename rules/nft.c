@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,17 +166,47 @@ int az_nft_query(int netns_fd, const char *cmd, bool json, char **out, az_error 
 	return run_in(netns_fd, cmd, json, false, out, err);
 }
 
+/* The kernel's features do not change while it runs: the probe (which makes
+ * the kernel try to load a module, ~15 ms) is done once per boot and kept in
+ * the state dir, keyed by the kernel release. */
+static bool features_cached(const char *path, const char *release, struct az_features *f)
+{
+	char *text = NULL, want[256];
+	size_t len;
+	az_error e;
+	if (az_read_file(path, 4096, &text, &len, &e) < 0)
+		return false;
+	int n = snprintf(want, sizeof(want), "kernel=%s bridge_reject=", release);
+	bool ok = n > 0 && (size_t)n < sizeof(want) && len == (size_t)n + 2 &&
+		  !strncmp(text, want, (size_t)n) && (text[n] == '0' || text[n] == '1') && text[n + 1] == '\n';
+	if (ok)
+		f->bridge_reject = text[n] == '1';
+	free(text);
+	return ok;
+}
+
 int az_features_detect(struct az_features *f, az_error *err)
 {
 	(void)err;
 	memset(f, 0, sizeof(*f));
-	/* A dry run makes the kernel validate the batch, then abort it. */
 	az_error ignored;
-	f->bridge_reject =
+	struct utsname u;
+	char path[PATH_MAX];
+	uname(&u);
+	snprintf(path, sizeof(path), "%s/features", az_state_dir());
+	if (!features_cached(path, u.release, f)) {
+		/* A dry run makes the kernel validate the batch, then abort it. */
+		f->bridge_reject =
 		run_here("add table bridge alcatraz_probe\n"
 			 "add chain bridge alcatraz_probe c { type filter hook forward priority 0; }\n"
 			 "add rule bridge alcatraz_probe c meta l4proto tcp reject with tcp reset\n",
 			 false, true, NULL, &ignored) == 0;
+		char line[300];
+		int n = snprintf(line, sizeof(line), "kernel=%s bridge_reject=%d\n", u.release,
+				 f->bridge_reject);
+		if (az_mkdir_p(az_state_dir(), 0700, &ignored) == 0)
+			az_write_file_atomic(path, line, (size_t)n, 0600, &ignored);
+	}
 	char *v = NULL;
 	size_t len;
 	if (az_read_file("/proc/sys/net/bridge/bridge-nf-call-iptables", 16, &v, &len, &ignored) == 0) {
