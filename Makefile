@@ -39,10 +39,9 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/obj/%.o)
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
 
 BINS := $(B)/alcatraz-hook $(B)/alcatraz
-HOOK_JSON := $(patsubst packaging/hooks.d/%.json.in,$(B)/hooks.d/%.json,$(wildcard packaging/hooks.d/*.json.in))
 
 .PHONY: all deps check unit integration e2e demo install uninstall clean tools bench
-all: $(BINS) tools $(HOOK_JSON)
+all: $(BINS) tools
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -83,23 +82,26 @@ demo: deps-quiet all
 	@tests/demo.sh
 
 
-# The hooks.d JSON names the installed binary; tests generate their own
-# pointing at build/ (see tests/lib/hooksdir.sh).
-$(B)/hooks.d/%.json: packaging/hooks.d/%.json.in
-	@mkdir -p $(dir $@)
-	sed 's|@HOOK@|$(LIBEXECDIR)/alcatraz-hook|' $< > $@
+# The hooks.d JSON names the installed binary, so it is written at install
+# time with this install's LIBEXECDIR; tests write their own pointing at
+# build/ (tests/lib/podman.sh).
+define install_hook_json
+	sed 's|@HOOK@|$(LIBEXECDIR)/alcatraz-hook|' packaging/hooks.d/$(1).json.in > $(2)/$(1).json
+	chmod 0644 $(2)/$(1).json
+endef
 
 MANPAGES := $(wildcard packaging/man/*.[0-9])
 
-install: all $(HOOK_JSON)
+install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(HOOKSDIR) \
 		$(DESTDIR)$(PREFIX)/share/alcatraz/hooks.d-all $(DESTDIR)$(SYSCONFDIR)/alcatraz
 	install -m 0755 $(B)/alcatraz $(DESTDIR)$(BINDIR)/alcatraz
 	# the binary before the JSON: a hooks.d file whose path is missing is dropped silently
 	install -m 0755 $(B)/alcatraz-hook $(DESTDIR)$(LIBEXECDIR)/alcatraz-hook
-	install -m 0644 $(B)/hooks.d/alcatraz-create.json $(B)/hooks.d/alcatraz-poststop.json $(DESTDIR)$(HOOKSDIR)/
-	install -m 0644 $(B)/hooks.d/alcatraz-all-create.json $(B)/hooks.d/alcatraz-all-poststop.json \
-		$(DESTDIR)$(PREFIX)/share/alcatraz/hooks.d-all/
+	$(call install_hook_json,alcatraz-create,$(DESTDIR)$(HOOKSDIR))
+	$(call install_hook_json,alcatraz-poststop,$(DESTDIR)$(HOOKSDIR))
+	$(call install_hook_json,alcatraz-all-create,$(DESTDIR)$(PREFIX)/share/alcatraz/hooks.d-all)
+	$(call install_hook_json,alcatraz-all-poststop,$(DESTDIR)$(PREFIX)/share/alcatraz/hooks.d-all)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json ] || \
 		install -m 0644 packaging/alcatraz.json $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json
 	for m in $(MANPAGES); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
