@@ -10,6 +10,8 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <strings.h>
 
 #define SETTINGS_MAX_SIZE (1024 * 1024)
@@ -254,6 +256,15 @@ int az_settings_load(const char *path, struct az_settings *out, az_error *err)
 		if (err)
 			*err = rerr;
 		return -1;
+	}
+	/* The file decides what annotations may do: one that anybody could
+	 * have written is no administrator's decision. */
+	struct stat st;
+	if (stat(path, &st) == 0 && ((st.st_mode & S_IWOTH) ||
+				     (st.st_uid != 0 && st.st_uid != geteuid()))) {
+		return az_err(err, EPERM,
+			      "%s is writable by other users or owned by another user; "
+			      "refusing it (chown root and chmod o-w it)", path);
 	}
 	if (az_settings_parse_json(text, len, out, err) < 0)
 		return az_err_prefix(err, "%s", path);

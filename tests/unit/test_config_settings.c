@@ -409,3 +409,22 @@ Test(config_load, not_a_directory_is_an_error)
 	az_settings_free(&s);
 	free(file);
 }
+
+/* A settings file anybody can write is nobody's decision: refused. */
+Test(config_settings, world_writable_file_is_refused)
+{
+	char path[] = "/tmp/az-config-ww.XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "{}", 2), 2);
+	close(fd);
+	struct az_settings s;
+	az_error e = { 0 };
+	chmod(path, 0644);
+	cr_assert_eq(az_settings_load(path, &s, &e), 0, "%s", e.msg);
+	az_settings_free(&s);
+	chmod(path, 0666);
+	cr_assert_lt(az_settings_load(path, &s, &e), 0);
+	cr_assert(strstr(e.msg, "writable by other users"), "%s", e.msg);
+	unlink(path);
+}
