@@ -13,6 +13,7 @@ LIBEXECDIR ?= $(PREFIX)/libexec/alcatraz
 MANDIR ?= $(PREFIX)/share/man
 HOOKSDIR ?= /usr/share/containers/oci/hooks.d
 SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 
 CC ?= cc
@@ -102,6 +103,9 @@ install: all
 	$(call install_hook_json,alcatraz-poststop,$(DESTDIR)$(HOOKSDIR))
 	$(call install_hook_json,alcatraz-all-create,$(DESTDIR)$(PREFIX)/share/alcatraz/hooks.d-all)
 	$(call install_hook_json,alcatraz-all-poststop,$(DESTDIR)$(PREFIX)/share/alcatraz/hooks.d-all)
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@BINDIR@|$(BINDIR)|' packaging/systemd/alcatraz-restore.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/alcatraz-restore.service
 	[ -e $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json ] || \
 		install -m 0644 packaging/alcatraz.json $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json
 	for m in $(MANPAGES); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
@@ -113,6 +117,7 @@ uninstall:
 	-[ -n "$(DESTDIR)" ] || [ ! -x $(BINDIR)/alcatraz ] || $(BINDIR)/alcatraz uninstall --yes
 	rm -f $(DESTDIR)$(HOOKSDIR)/alcatraz-create.json $(DESTDIR)$(HOOKSDIR)/alcatraz-poststop.json
 	rm -rf $(DESTDIR)$(PREFIX)/share/alcatraz
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/alcatraz-restore.service
 	rm -f $(DESTDIR)$(BINDIR)/alcatraz $(DESTDIR)$(LIBEXECDIR)/alcatraz-hook
 	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 	for m in $(MANPAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done

@@ -50,8 +50,21 @@ int cli_restore(int argc, char **argv, const struct cli_global *g)
 	az_error err;
 	int code = CLI_OK;
 
-	if (!cli_simple_opts(argc, argv, &o, &code))
-		return code;
+	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
+						  { "watch", no_argument, NULL, 'w' },
+						  { NULL, 0, NULL, 0 } };
+	bool watch = false;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (opt == 'w')
+			watch = true;
+		else if (!cli_common_opt(opt, &o, &code) || opt != 'J')
+			return code;
+	}
+	if (optind < argc)
+		return cli_usage_error(o.verb, "unexpected argument \"%s\"", argv[optind]);
+	if (watch)
+		return cli_restore_watch();
 	if (!h)
 		return cli_fail(&(az_error){ ENOMEM, "out of memory" });
 	bool was_present = az_host_layer_present();

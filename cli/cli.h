@@ -39,6 +39,8 @@ int cli_explain(int argc, char **argv, const struct cli_global *g);
 int cli_gc(int argc, char **argv, const struct cli_global *g);
 int cli_restore(int argc, char **argv, const struct cli_global *g);
 int cli_uninstall(int argc, char **argv, const struct cli_global *g);
+/* restore --watch: never returns while the monitor runs. */
+int cli_restore_watch(void);
 
 /* Print the help of a verb (to f) and return code. */
 int cli_verb_help(const char *verb, FILE *f, int code);

@@ -35,6 +35,7 @@ static const struct cli_verb verbs[] = {
 	  "  --json               machine-readable output\n",
 	  cli_gc },
 	{ "restore", "re-apply the host rules of running containers (after a firewall flush)",
+	  "  --watch              keep running; restore whenever the host tables are deleted\n"
 	  "  --json               machine-readable output\n",
 	  cli_restore },
 	{ "uninstall", "remove every rule alcatraz applied and its state records",

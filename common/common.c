@@ -388,7 +388,7 @@ void az_log(int priority, const char *id, const char *fmt, ...)
 		syslog(priority, "%s: %s", az_short_id(id, sid), msg);
 	else
 		syslog(priority, "%s", msg);
-	if (az_log_stderr && priority <= LOG_ERR) {
+	if (az_log_stderr && priority <= LOG_WARNING) {
 		if (id)
 			fprintf(stderr, "alcatraz: %s: %s\n", az_short_id(id, sid), msg);
 		else

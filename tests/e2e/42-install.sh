@@ -19,7 +19,8 @@ if make -s install DESTDIR="$D" PREFIX=/usr >/dev/null 2>"$AZ_TMP/inst.err"; the
 		usr/share/containers/oci/hooks.d/alcatraz-poststop.json
 		usr/share/alcatraz/hooks.d-all/alcatraz-all-create.json
 		usr/share/man/man8/alcatraz.8 usr/share/man/man8/alcatraz-hook.8
-		usr/share/man/man5/alcatraz.json.5 etc/alcatraz/alcatraz.json)
+		usr/share/man/man5/alcatraz.json.5 etc/alcatraz/alcatraz.json
+		usr/lib/systemd/system/alcatraz-restore.service)
 	missing=()
 	for f in "${want[@]}"; do [[ -f $D/$f ]] || missing+=("$f"); done
 	if ((${#missing[@]} == 0)) &&
@@ -50,7 +51,7 @@ fi
 topo_up >/dev/null || { t_fail topology "topo_up failed"; exit 1; }
 unset ALCATRAZ_STATE_DIR ALCATRAZ_CONFIG # the installed hook runs with its defaults
 PFX=$AZ_TMP/prefix
-vars=(PREFIX="$PFX" HOOKSDIR="$PFX/hooks.d" SYSCONFDIR="$PFX/etc")
+vars=(PREFIX="$PFX" HOOKSDIR="$PFX/hooks.d" SYSCONFDIR="$PFX/etc" SYSTEMDUNITDIR="$PFX/systemd")
 make -s install "${vars[@]}" >/dev/null 2>"$AZ_TMP/inst2.err" || { t_fail install "$(tail -3 "$AZ_TMP/inst2.err")"; exit 1; }
 t_cleanup_push "in_host make -s -C '$AZ_ROOT' uninstall ${vars[*]} >/dev/null 2>&1"
 podman_setup || { t_fail podman-setup "cannot prepare podman"; exit 1; }
