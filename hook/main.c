@@ -36,6 +36,7 @@ struct oci_config {
 	bool has_netns_entry;	/* linux.namespaces has type network */
 	char netns_path[PATH_MAX];	/* "" when the runtime creates it */
 	bool net_admin;		/* CAP_NET_ADMIN in any capability set */
+	bool net_raw;		/* CAP_NET_RAW in any capability set */
 	char resolv_conf[PATH_MAX];	/* host path bind-mounted on /etc/resolv.conf */
 };
 
@@ -154,8 +155,9 @@ static int parse_config(const char *bundle, struct oci_config *cfg, az_error *er
 		}
 	}
 	const cJSON *proc = cJSON_GetObjectItemCaseSensitive(o, "process");
-	cfg->net_admin = caps_have(cJSON_GetObjectItemCaseSensitive(proc, "capabilities"),
-				   "CAP_NET_ADMIN");
+	const cJSON *caps = cJSON_GetObjectItemCaseSensitive(proc, "capabilities");
+	cfg->net_admin = caps_have(caps, "CAP_NET_ADMIN");
+	cfg->net_raw = caps_have(caps, "CAP_NET_RAW");
 	const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(o, "mounts"), *m;
 	cJSON_ArrayForEach(m, mounts) {
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(m, "destination");
@@ -276,6 +278,15 @@ static int create(const struct oci_in *in, az_error *err)
 	phase("discover");
 	read_resolvers(&cfg, t);
 	bool host_peer = az_target_has_host_peer(t);
+	if (cfg.net_raw && !cfg.net_admin && !host_peer) {
+		/* Frames sent on a packet socket skip the netns' own output
+		 * hook; only a host-side port (the bridge binding) sees them. */
+		az_err(err, EPERM,
+		       "the container has CAP_NET_RAW and could send raw frames past the rules in "
+		       "its own network namespace; it has no host-side interface where they would "
+		       "be filtered (drop it with --cap-drop NET_RAW, or use a bridge network)");
+		goto out;
+	}
 	if (cfg.net_admin && !host_peer) {
 		az_err(err, EPERM,
 		       "the container has CAP_NET_ADMIN and could remove the rules in its own "
@@ -286,7 +297,8 @@ static int create(const struct oci_in *in, az_error *err)
 	if (p.proxy.n && !host_peer) {
 		az_err(err, EINVAL,
 		       "a proxy is set but the container has no host-side interface on a bridge, "
-		       "where the redirect to the proxy is made (rootless or macvlan networks "
+		       "where the redirect to the proxy is made (rootless, macvlan and "
+		       "user-namespaced containers, whose network is set up after this hook, "
 		       "cannot be proxied)");
 		goto out;
 	}

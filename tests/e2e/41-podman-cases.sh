@@ -2,6 +2,7 @@
 # e2e, real Podman: CAP_NET_ADMIN, macvlan (no host-side peer), user
 # namespaces (network configured after create), several interfaces.
 source "$(dirname "$0")/../lib/podman.sh"
+source "$(dirname "$0")/../lib/proxy.sh"
 require_root
 why=$(podman_missing)
 if [[ -n $why ]]; then
@@ -23,10 +24,10 @@ wait_for 5 topo_exec_wan "$P" tcp "$AZ_WAN4" 80 --timeout 200
 verdicts() { awk '{printf "%s ", $1}'; }
 
 # --- CAP_NET_ADMIN on a bridge: the host layer is out of its reach -------------
-out=$(pm_run --rm --cap-add NET_ADMIN --annotation alcatraz.network=on -- sh -c \
+out=$(pm_run --rm --cap-add NET_ADMIN --cap-add NET_RAW --annotation alcatraz.network=on -- sh -c \
 	"azprobe tcp $AZ_WAN4 80; azprobe tcp $AZ_LAN4 80" 2>/dev/null | verdicts)
 if [[ $out == "ok refused " ]]; then
-	t_pass "CAP_NET_ADMIN on a bridge: starts, isolated"
+	t_pass "CAP_NET_ADMIN and CAP_NET_RAW on a bridge: start, isolated (the host layer is out of reach)"
 else
 	t_fail "CAP_NET_ADMIN on a bridge" "got: $out"
 fi
@@ -39,6 +40,12 @@ if pm network create -d macvlan -o parent="$AZ_IF_LAN" --subnet 192.168.77.0/24 
 		t_pass "CAP_NET_ADMIN without a host-side peer (macvlan): refused with a clear error"
 	else
 		t_fail "CAP_NET_ADMIN on macvlan" "not refused: $(tr '\n' '|' <<<"$out")"
+	fi
+	out=$(pm_run --rm --network "${AZ_RUN}mv" --cap-add NET_RAW --annotation alcatraz.network=on -- true 2>&1)
+	if (($? != 0)) && grep -q "CAP_NET_RAW" <<<"$out"; then
+		t_pass "CAP_NET_RAW without a host-side peer (macvlan): refused (packet sockets skip the netns rules)"
+	else
+		t_fail "CAP_NET_RAW on macvlan" "not refused: $(tr '\n' '|' <<<"$out")"
 	fi
 	out=$(pm_run --rm --network "${AZ_RUN}mv" --annotation alcatraz.network=on -- sh -c \
 		"azprobe tcp $AZ_LAN4 80; azprobe tcp 192.168.77.1 22" 2>/dev/null | verdicts)
@@ -68,6 +75,16 @@ if [[ -n $cid ]]; then
 		t_fail "user namespace" "expected ok refused refused, got: $out"
 	fi
 	pm rm -f -t 0 "$cid" >/dev/null 2>&1
+	# Podman 4 configures a user-namespaced container's network after it
+	# started (no hook sees it): the proxy redirect cannot be set up, so
+	# a proxy is refused rather than silently bypassed.
+	out=$(pm_run --rm --uidmap 0:200000:65536 --gidmap 0:200000:65536 \
+		--annotation "alcatraz.network.proxy=$AZ_BR4:12345" -- true 2>&1)
+	if (($? != 0)) && grep -q "proxy" <<<"$out"; then
+		t_pass "user namespace + proxy: refused with a clear error"
+	else
+		t_fail "user namespace + proxy" "not refused: $(tr '\n' '|' <<<"$out")"
+	fi
 else
 	t_fail "user namespace" "podman run --uidmap failed"
 fi

@@ -32,24 +32,32 @@ podman_setup() {
 	mkdir -p "$AZ_PM_HOOKS" "$AZ_TMP/pm-net" "$AZ_TMP/pm-tmp"
 	# The packaged JSON, with the path of the built binary, and the
 	# per-run state dir and settings file added to its environment.
-	for f in "$AZ_ROOT"/packaging/hooks.d/alcatraz-create.json.in \
-		"$AZ_ROOT"/packaging/hooks.d/alcatraz-poststop.json.in; do
+	for f in "$AZ_ROOT"/packaging/hooks.d/alcatraz-{create,poststop}.json.in; do
 		sed -e "s|@HOOK@|$AZ_HOOK|" \
 			-e "s|\"env\": \\[|\"env\": [\"ALCATRAZ_STATE_DIR=$ALCATRAZ_STATE_DIR\", \"ALCATRAZ_CONFIG=$ALCATRAZ_CONFIG\", |" \
 			"$f" >"$AZ_PM_HOOKS/$(basename "${f%.in}")"
 	done
 	# Ulimits for every container, the pod's infra container included
 	# (runc cannot raise them past this sandbox's limits).
-	cat >"$AZ_TMP/containers.conf" <<-EOF
-	[containers]
-	default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-	EOF
+	# CONTAINERS_CONF replaces the system file, so start from it (its
+	# default capabilities, without NET_RAW) and add the ulimits.
+	local sys=/usr/share/containers/containers.conf
+	[[ -f /etc/containers/containers.conf ]] && sys=/etc/containers/containers.conf
+	if [[ -f $sys ]] && grep -q '^\[containers\]' "$sys"; then
+		sed '/^\[containers\]/a default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]' \
+			"$sys" | grep -v '^default_ulimits = \[\]' >"$AZ_TMP/containers.conf"
+	else
+		printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n' >"$AZ_TMP/containers.conf"
+	fi
 	export CONTAINERS_CONF=$AZ_TMP/containers.conf
 	PM=(podman --root "$AZ_TMP/pm-storage" --runroot "$AZ_TMP/pm-run"
 		--network-config-dir "$AZ_TMP/pm-net" --tmpdir "$AZ_TMP/pm-tmp"
 		--runtime runc --cgroup-manager cgroupfs --events-backend file
 		--hooks-dir "$AZ_PM_HOOKS")
 	AZ_PM_ROOTFS=$(build_rootfs "$AZ_TMP/rootfs") || return 1
+	# mount points Podman binds over; a user-namespaced container's root
+	# cannot create them in this root-owned tree
+	touch "$AZ_PM_ROOTFS/run/.containerenv" "$AZ_PM_ROOTFS/etc/hostname"
 	# Last pushed runs first: remove every container and pod before the
 	# topology goes; then podman's own storage (overlay mounts).
 	t_cleanup_push "rm -rf '$AZ_TMP/pm-storage' '$AZ_TMP/pm-run' 2>/dev/null"
