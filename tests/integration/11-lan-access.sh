@@ -33,6 +33,11 @@ topo_add_addr lan "$LAN4B/24" && topo_add_addr lan "$LAN6B/64" || { t_fail setup
 	done
 } || { t_fail setup "servers did not start"; exit 1; }
 
+# A server in one of the containers, for "'*' does not open other containers".
+peer_servers() {
+	topo_serve ctr:hp tcp "${AZ_CTR_IP4[hp]}" 8080 && topo_serve ctr:hp udp "${AZ_CTR_IP6[hp]}" 8080
+}
+
 declare -A LAN_ACCESS=(
 	[hp]="192.168.77.10:8080 [fd77::10]:8080"
 	[proto]="udp://192.168.77.10:8080 *://[fd77::10]:8081"
@@ -52,6 +57,8 @@ for c in hp proto cidr star gw range anyport; do
 		t_fail "hook applies lan-access=\"${LAN_ACCESS[$c]}\" ($c)" "$FAKERT_ERR"
 	fi
 done
+
+peer_servers || { t_fail setup "servers in hp"; exit 1; }
 
 ok() { expect_reachable "$L $1" "${@:2}"; }
 no() { expect_refused_fast "$L $1" "${@:2}"; }
@@ -122,6 +129,10 @@ checks() {
 	no "star: '*' does not open the host $AZ_BR4" star tcp "$AZ_BR4" 8080
 	no "star: '*' does not open the host [$AZ_BR6]" star tcp "$AZ_BR6" 8080
 	no "star: '*' does not open the host's uplink $AZ_HOST_UP4" star tcp "$AZ_HOST_UP4" 8080
+	# nor other containers (point 3), though their bridge prefix is
+	# "directly connected to a host interface" like a LAN
+	expect_blocked "$L star: '*' does not open another container ${AZ_CTR_IP4[hp]}" star tcp "${AZ_CTR_IP4[hp]}" 8080
+	expect_blocked "$L star: '*' does not open another container ${AZ_CTR_IP6[hp]}" star udp "${AZ_CTR_IP6[hp]}" 8080
 }
 
 # What a CIDR covering the host's own LAN address does (DESIGN.md does not

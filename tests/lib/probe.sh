@@ -28,7 +28,7 @@ AZ_DROP_MS=${AZ_DROP_MS:-1000}
 # Servers of these tests live at most this long (the trap ends them sooner).
 AZ_SERVER_SECONDS=${AZ_SERVER_SECONDS:-180}
 
-PROBE_LINE= PROBE_RC= PROBE_VERDICT= PROBE_MS=
+PROBE_LINE='' PROBE_RC='' PROBE_VERDICT='' PROBE_MS=''
 
 # probe_from WHERE PROTO ADDR PORT [opts] — run azprobe in WHERE; sets
 # PROBE_LINE, PROBE_RC, PROBE_VERDICT, PROBE_MS.  Always returns 0.
