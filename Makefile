@@ -25,7 +25,9 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 AZ_CFLAGS := -std=gnu17 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(SAN)
 AZ_LDFLAGS := $(SAN)
 
-CORE_SRCS := $(wildcard common/*.c config/*.c rules/*.c)
+CORE_SRCS := $(filter-out common/nodns.c,$(wildcard common/*.c)) $(wildcard config/*.c rules/*.c)
+# Linked into each program, not the library: see common/nodns.c.
+NODNS := $(B)/obj/common/nodns.o
 HOOK_SRCS := $(wildcard hook/*.c)
 CLI_SRCS := $(wildcard cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -52,10 +54,10 @@ $(B)/libalcatraz.a: $(CORE_OBJS) $(HOOK_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/alcatraz-hook: $(B)/obj/hook/main.o $(B)/libalcatraz.a
+$(B)/alcatraz-hook: $(B)/obj/hook/main.o $(NODNS) $(B)/libalcatraz.a
 	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/alcatraz: $(CLI_OBJS) $(B)/libalcatraz.a
+$(B)/alcatraz: $(CLI_OBJS) $(NODNS) $(B)/libalcatraz.a
 	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/unit-tests: $(UNIT_OBJS) $(B)/libalcatraz.a

@@ -115,16 +115,53 @@ bool az_host_layer_present(void)
 	return yes;
 }
 
-/* full: (re)write the skeleton even when the tables exist (restore, after
- * an upgrade); otherwise only when they are missing — rewriting fixed chains
- * on every start would cost a kernel commit of every chain each time. */
+enum host_state { HOST_ABSENT, HOST_CURRENT, HOST_STALE };
+
+/* Is the host layer in the kernel exactly the one this binary makes?  Its
+ * marker chain (az_render_layout_id) answers with one "list chains", which
+ * fetches no rules and no set elements. */
+static enum host_state host_state(const struct az_features *f)
+{
+	char id[32], mark[48];
+	char *out = NULL;
+	az_error e;
+	if (az_render_layout_id(f, id) < 0 || az_nft_query(-1, "list chains", false, &out, &e) < 0)
+		return HOST_STALE;
+	snprintf(mark, sizeof(mark), "\tchain %s {", id);
+	bool tbl[2] = { false, false }, marked[2] = { false, false };
+	int cur = -1;
+	for (char *save = NULL, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(l, "table ", 6)) {
+			cur = !strcmp(l, "table inet " AZ_TABLE " {")	  ? 0
+			      : !strcmp(l, "table bridge " AZ_TABLE " {") ? 1
+									    : -1;
+			if (cur >= 0)
+				tbl[cur] = true;
+		} else if (cur >= 0 && !strcmp(l, mark)) {
+			marked[cur] = true;
+		}
+	}
+	free(out);
+	if (!tbl[0] && !tbl[1])
+		return HOST_ABSENT;
+	return marked[0] && marked[1] ? HOST_CURRENT : HOST_STALE;
+}
+
+/* rebuild: replace both host tables (atomically, in the same transaction)
+ * with a fresh skeleton and the elements of v — after a flush, an upgrade,
+ * or when a table of another shape holds our name.  Otherwise the fixed
+ * chains are left alone: rewriting them on every start would cost a kernel
+ * commit of every chain each time. */
 static int host_apply(const struct az_attachment *const *v, size_t n, const struct az_hostnet *h,
-		      const struct az_features *f, bool full, az_error *err)
+		      const struct az_features *f, bool rebuild, az_error *err)
 {
 	struct az_buf b;
 	az_buf_init(&b);
 	int r = -1;
-	if (((full || !az_host_layer_present()) && az_render_host_skeleton(f, &b) < 0) ||
+	if (rebuild)
+		az_buf_printf(&b, "table inet " AZ_TABLE "\ndelete table inet " AZ_TABLE "\n"
+				  "table bridge " AZ_TABLE "\ndelete table bridge " AZ_TABLE "\n");
+	if ((rebuild && az_render_host_skeleton(f, &b) < 0) ||
 	    (h && az_render_host_hostnet(h, &b) < 0)) {
 		az_err(err, ENOMEM, "out of memory");
 		goto out;
@@ -147,8 +184,14 @@ static void host_remove(const struct az_attachment *a)
 {
 	if (!az_target_has_host_peer(&a->target))
 		return;
-	struct az_buf b;
+	struct az_features f;
 	az_error e;
+	az_features_detect(&f, &e);
+	/* Missing: nothing to remove.  Not ours: the next start rebuilds it
+	 * without this container; deleting from it could misparse. */
+	if (host_state(&f) != HOST_CURRENT)
+		return;
+	struct az_buf b;
 	az_buf_init(&b);
 	if (az_render_host_elements(&a->policy, &a->target, false, &b, &e) < 0)
 		goto out;
@@ -313,7 +356,8 @@ static int host_apply_with_others(const struct az_attachment *a, const struct az
 {
 	struct az_attachment *all = NULL;
 	size_t n = 0, k = 0;
-	if (!az_host_layer_present() && az_attachments_read(&all, &n, err) < 0)
+	bool rebuild = host_state(f) != HOST_CURRENT;
+	if (rebuild && az_attachments_read(&all, &n, err) < 0)
 		return -1;
 	const struct az_attachment **pv = calloc(n + 1, sizeof(*pv));
 	if (!pv) {
@@ -324,11 +368,11 @@ static int host_apply_with_others(const struct az_attachment *a, const struct az
 	for (size_t i = 0; i < n; i++)
 		if (all[i].alive && strcmp(all[i].key, a->key) && az_target_has_host_peer(&all[i].target))
 			pv[k++] = &all[i];
-	if (k > 1)
+	if (rebuild && k > 1)
 		az_log(LOG_WARNING, a->target.id,
-		       "the host rules were gone (ruleset flushed?): restoring them for %zu other container(s)",
-		       k - 1);
-	int r = host_apply(pv, k, h, f, false, err);
+		       "the host rules were missing or not of this version (ruleset flushed? "
+		       "upgrade?): rebuilt them, for %zu other container(s) too", k - 1);
+	int r = host_apply(pv, k, h, f, rebuild, err);
 	free(pv);
 	az_attachments_free(all, n);
 	return r;

@@ -73,6 +73,43 @@ static void plist_fill(struct plist *l, int family, bool catalogue, const struct
 			plist_add(l, &h->v[i]);
 }
 
+/* With lan-access "*" the LAN is open, but not the host itself (its own
+ * addresses), not the other containers of the container's own networks, and
+ * not link-local (the cloud metadata service) or loopback: DESIGN.md keeps
+ * those apart from "the LAN".  An explicit entry still opens any of them. */
+#define LANALL_FIXED4 "0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16"
+#define LANALL_FIXED6 "::/96, fe80::/10"
+
+static bool host_prefix(const struct az_prefix *p)
+{
+	return p->len == (p->addr.family == AF_INET ? 32 : 128);
+}
+
+static void plist_fill_lanall(struct plist *l, int family, const struct az_hostnet *h,
+			      const struct az_target *t)
+{
+	char fixed[] = LANALL_FIXED4 ", " LANALL_FIXED6;
+	char *save = NULL;
+	l->n = 0;
+	for (char *tok = strtok_r(fixed, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		struct az_prefix p;
+		if (az_prefix_parse(tok, &p, NULL) == 0 && p.addr.family == family)
+			plist_add(l, &p);
+	}
+	for (size_t i = 0; h && i < h->n; i++)
+		if (h->v[i].addr.family == family && host_prefix(&h->v[i]))
+			plist_add(l, &h->v[i]);
+	for (size_t i = 0; i < t->n_if; i++) {
+		const struct az_iface *f = &t->ifs[i];
+		size_t n = family == AF_INET ? f->n4 : f->n6;
+		for (size_t j = 0; j < n; j++) {
+			const struct az_prefix *a = family == AF_INET ? &f->addr4[j] : &f->addr6[j];
+			if (!host_prefix(a))
+				plist_add(l, a);	/* masked by plist_add */
+		}
+	}
+}
+
 static void emit_prefixes(struct az_buf *o, const struct plist *l)
 {
 	char b[AZ_PREFIXSTRLEN];
@@ -213,7 +250,10 @@ static void netns_family(struct az_buf *o, const struct az_policy *p, const stru
 	if (!blocked)
 		return;
 
-	plist_fill(blocked, family, true, h);
+	if (p->lan.all)
+		plist_fill_lanall(blocked, family, h, t);
+	else
+		plist_fill(blocked, family, true, h);
 	az_buf_printf(o, "\tset blocked%s {\n\t\ttype %s; flags interval;\n\t\telements = { ", s, ty);
 	emit_prefixes(o, blocked);
 	az_buf_printf(o, " }\n\t}\n");
@@ -333,7 +373,7 @@ int az_render_netns(const struct az_policy *p, const struct az_target *t,
 
 /* ---- the host netns: fixed skeleton ---- */
 
-int az_render_host_skeleton(const struct az_features *f, struct az_buf *o)
+static int skeleton_body(const struct az_features *f, struct az_buf *o)
 {
 	struct plist *l = calloc(1, sizeof(*l));
 	if (!l)
@@ -360,21 +400,28 @@ int az_render_host_skeleton(const struct az_features *f, struct az_buf *o)
 			      "add set inet " T " udpblock%s { type %s; }\n"
 			      "add set inet " T " noproxy%s { type %s; }\n"
 			      "add set inet " T " proxydst%s { type %s . %s . inet_service; }\n"
-			      "add map inet " T " proxy%s { type %s : %s . inet_service; }\n",
+			      "add map inet " T " proxy%s { type %s : %s . inet_service; }\n"
+			      "add set inet " T " lanall%s { type %s; }\n"
+			      "add set inet " T " hostaddr%s { type %s; flags interval; }\n"
+			      "add set inet " T " ownnet%s { type %s . %s; flags interval; }\n",
 			      s, ty, s, ty, s, ty, s, ty, ty, s, ty, ty, s, ty, ty, s, ty, s, ty, s, ty,
-			      ty, s, ty, ty);
+			      ty, s, ty, ty, s, ty, s, ty, s, ty, ty);
 	}
 	free(l);
 	az_buf_printf(o,
 		      "add chain inet " T " prerouting { type filter hook prerouting priority -150; policy accept; }\n"
 		      "add chain inet " T " ctr4\n"
 		      "add chain inet " T " ctr6\n"
+		      "add chain inet " T " lanall4\n"
+		      "add chain inet " T " lanall6\n"
 		      "add chain inet " T " refuse4\n"
 		      "add chain inet " T " refuse6\n"
 		      "add chain inet " T " nat { type nat hook prerouting priority dstnat; policy accept; }\n"
 		      "flush chain inet " T " prerouting\n"
 		      "flush chain inet " T " ctr4\n"
 		      "flush chain inet " T " ctr6\n"
+		      "flush chain inet " T " lanall4\n"
+		      "flush chain inet " T " lanall6\n"
 		      "flush chain inet " T " refuse4\n"
 		      "flush chain inet " T " refuse6\n"
 		      "flush chain inet " T " nat\n"
@@ -395,11 +442,20 @@ int az_render_host_skeleton(const struct az_features *f, struct az_buf *o)
 			      "add rule inet " T " ctr%s meta l4proto tcp %s saddr @noproxy%s goto refuse%s\n"
 			      "add rule inet " T " ctr%s %s saddr . %s daddr @allowall%s accept\n"
 			      "add rule inet " T " ctr%s %s saddr . %s daddr . meta l4proto . th dport @allow%s accept\n"
+			      "add rule inet " T " ctr%s %s saddr @lanall%s goto lanall%s\n"
 			      "add rule inet " T " ctr%s %s daddr @blocked%s goto refuse%s\n"
 			      "add rule inet " T " ctr%s %s daddr @hostnet%s goto refuse%s\n"
 			      "add rule inet " T " ctr%s meta l4proto udp %s saddr @udpblock%s goto refuse%s\n",
 			      s, ip, ip, s, s, ip, ip, s, s, ip, s, s, s, ip, ip, s, s, ip, ip, s, s, ip,
-			      s, s, s, ip, s, s, s, ip, s, s);
+			      s, s, s, ip, s, s, s, ip, s, s, s, ip, s, s);
+		/* lan-access "*": see plist_fill_lanall() */
+		az_buf_printf(o,
+			      "add rule inet " T " lanall%s %s daddr @hostaddr%s goto refuse%s\n"
+			      "add rule inet " T " lanall%s %s saddr . %s daddr @ownnet%s goto refuse%s\n"
+			      "add rule inet " T " lanall%s %s daddr { %s } goto refuse%s\n"
+			      "add rule inet " T " lanall%s meta l4proto udp %s saddr @udpblock%s goto refuse%s\n",
+			      s, ip, s, s, s, ip, ip, s, s, s, ip,
+			      fam == AF_INET ? LANALL_FIXED4 : LANALL_FIXED6, s, s, ip, s, s);
 		az_buf_printf(o,
 			      "add rule inet " T " refuse%s %s saddr @refused%s\n"
 			      "add rule inet " T " refuse%s limit rate 10/second burst 20 packets log prefix \"alcatraz host refused: \" level info\n"
@@ -447,6 +503,37 @@ int az_render_host_skeleton(const struct az_features *f, struct az_buf *o)
 	return 0;
 }
 
+/* The skeleton's fingerprint names an empty marker chain in both tables, so
+ * a cheap "list chains" tells whether the host layer in the kernel is exactly
+ * the one this binary makes: not missing, not an older version's, not a
+ * foreign table that happens to have our name (whose sets could have other
+ * types: libnftables would then take an interface name for a host name and
+ * try to resolve it). */
+int az_render_layout_id(const struct az_features *f, char id[32])
+{
+	struct az_buf b;
+	az_buf_init(&b);
+	if (skeleton_body(f, &b) < 0) {
+		az_buf_free(&b);
+		return -1;
+	}
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	for (size_t i = 0; i < b.len; i++)
+		h = (h ^ (uint8_t)b.data[i]) * 16777619u;
+	az_buf_free(&b);
+	snprintf(id, 32, "layout_%08x", h);
+	return 0;
+}
+
+int az_render_host_skeleton(const struct az_features *f, struct az_buf *o)
+{
+	char id[32];
+	if (az_render_layout_id(f, id) < 0 || skeleton_body(f, o) < 0)
+		return -1;
+	az_buf_printf(o, "add chain inet " T " %s\nadd chain bridge " T " %s\n", id, id);
+	return 0;
+}
+
 int az_render_host_hostnet(const struct az_hostnet *h, struct az_buf *o)
 {
 	struct plist *l = calloc(1, sizeof(*l));
@@ -456,11 +543,21 @@ int az_render_host_hostnet(const struct az_hostnet *h, struct az_buf *o)
 		int fam = k ? AF_INET6 : AF_INET;
 		plist_fill(l, fam, false, h);
 		az_buf_printf(o, "flush set inet " T " hostnet%s\n", fam_sfx(fam));
-		if (!l->n)
-			continue;
-		az_buf_printf(o, "add element inet " T " hostnet%s { ", fam_sfx(fam));
-		emit_prefixes(o, l);
-		az_buf_printf(o, " }\n");
+		if (l->n) {
+			az_buf_printf(o, "add element inet " T " hostnet%s { ", fam_sfx(fam));
+			emit_prefixes(o, l);
+			az_buf_printf(o, " }\n");
+		}
+		l->n = 0;
+		for (size_t i = 0; h && i < h->n; i++)
+			if (h->v[i].addr.family == fam && host_prefix(&h->v[i]))
+				plist_add(l, &h->v[i]);
+		az_buf_printf(o, "flush set inet " T " hostaddr%s\n", fam_sfx(fam));
+		if (l->n) {
+			az_buf_printf(o, "add element inet " T " hostaddr%s { ", fam_sfx(fam));
+			emit_prefixes(o, l);
+			az_buf_printf(o, " }\n");
+		}
 	}
 	free(l);
 	return 0;
@@ -554,6 +651,19 @@ static void host_family(struct elem_ctx *c, const struct az_policy *p, const str
 					continue;
 				snprintf(set, sizeof(set), "dns%s", s);
 				elem(c, "inet", set, "%s . %s", a, az_addr_str(&dns[k], pa_s));
+			}
+			if (p->lan.all) {
+				snprintf(set, sizeof(set), "lanall%s", s);
+				elem(c, "inet", set, "%s", a);
+				const struct az_prefix *own = family == AF_INET ? f->addr4 : f->addr6;
+				for (size_t k = 0; k < n; k++) {
+					struct az_prefix m = own[k];
+					if (host_prefix(&m))
+						continue;
+					az_prefix_mask(&m);
+					snprintf(set, sizeof(set), "ownnet%s", s);
+					elem(c, "inet", set, "%s . %s", a, az_prefix_str(&m, d));
+				}
 			}
 			if (p->proxy.n && p->proxy_udp == AZ_PROXY_UDP_BLOCK) {
 				snprintf(set, sizeof(set), "udpblock%s", s);

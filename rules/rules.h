@@ -79,8 +79,11 @@ size_t az_blocked_catalogue(int family, const struct az_prefix **out);
  * "table … ; delete table …; table … { … }" in one transaction). */
 int az_render_netns(const struct az_policy *p, const struct az_target *t,
 		    const struct az_hostnet *h, struct az_buf *out, az_error *err);
-/* Fixed host skeleton: tables, sets, maps, chains.  Idempotent ("add"). */
+/* Fixed host skeleton: tables, sets, maps, chains, and an empty marker chain
+ * named by az_render_layout_id().  Idempotent ("add"). */
 int az_render_host_skeleton(const struct az_features *f, struct az_buf *out);
+/* "layout_<fingerprint of the skeleton>" */
+int az_render_layout_id(const struct az_features *f, char id[32]);
 /* Host-wide set of connected prefixes: flush + refill, idempotent. */
 int az_render_host_hostnet(const struct az_hostnet *h, struct az_buf *out);
 /* This container's host elements: "add element" lines (add) or "delete
@@ -128,7 +131,7 @@ int az_gc(size_t *removed, az_error *err);
  * *restored counts attachments re-applied. */
 int az_restore(const struct az_hostnet *h, const struct az_features *f, size_t *restored,
 	       az_error *err);
-/* Is the host layer present (table inet alcatraz exists)? */
+/* Do both host tables exist? */
 bool az_host_layer_present(void);
 
 struct az_attachment {

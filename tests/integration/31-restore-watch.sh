@@ -23,11 +23,12 @@ az_pid_track $!
 wait_for 5 grep -q watching "$AZ_TMP/watch.err" || { t_fail watch "did not start: $(cat "$AZ_TMP/watch.err")"; exit 1; }
 
 host_tables() { in_host nft list tables | grep -c ' alcatraz$'; }
+host_tables_are() { [[ $(host_tables) == "$1" ]]; }
 before=$(proxy_count "$AZ_WAN4:80")
 topo_exec_ctr a "$P" tcp "$AZ_WAN4" 80 --read >/dev/null
 in_host nft flush ruleset
 t0=$(_t_now_ms)
-if wait_for 3 test "$(host_tables)" = 2; then
+if wait_for 3 host_tables_are 2; then
 	t_pass "flush: both host tables restored by restore --watch in $(($(_t_now_ms) - t0)) ms"
 else
 	t_fail "flush" "host tables not back after 3 s: $(in_host nft list tables | tr '\n' ' ')"

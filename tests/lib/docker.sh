@@ -10,13 +10,16 @@
 #   dk ARGS...                 the docker CLI against this run's dockerd
 #   docker_image               import the busybox rootfs once as $DK_IMAGE (busybox:az)
 #   dockerd_restart [ARG...]   stop dockerd by its pid file, start it again (same dirs,
-#                              same containerd; ARGs replace the extra args if given)
+#                              same containerd; ARGs replace the extra dockerd args
+#                              of docker_up if given; DK_EXTRA=() drops them)
 #   dockerd_stop / dockerd_start   the two halves of dockerd_restart
 #   docker_rm_all              remove every container and user-defined network (bounded)
 #   docker_plugin_name         a plugin (driver) name unique to this run
-#   docker_plugin_dir          a short per-run directory for a plugin's socket
+#   docker_plugin_dir          a short per-run directory for a plugin's socket (and state)
 #   docker_register_plugin NAME SOCKPATH   /etc/docker/plugins/NAME.spec → unix://SOCKPATH,
 #                              removed at exit
+#   docker_plugin_track PID    stop the plugin process PID at exit, but only after
+#                              docker_rm_all (so Leave/DeleteEndpoint/DeleteNetwork reach it)
 #   docker_procs               pids of every process of this run's docker stack
 #   docker_mounts              mount points under this run's docker dirs
 #   docker_host_fw             the real host's firewall state (for "untouched" checks)
@@ -40,10 +43,12 @@
 #
 # Global paths that dockerd/containerd 20.10 write whatever the flags:
 #   /run/docker/plugins (created at start), /run/containerd/s/<hash> (shim
-#   sockets, containerd 1.6).  Those that did not exist before docker_up are
-#   removed at exit when empty.  /etc/docker/key.json is avoided with
-#   "deprecated-key-path" in our daemon.json; --config-file keeps a system
-#   /etc/docker/daemon.json out.
+#   sockets, containerd 1.6), and /etc/docker/plugins for our spec files.
+#   They are claimed with a marker and removed at exit when no other run
+#   uses them and the system did not have them (see _dk_claim).  A shim
+#   that had to be killed leaves its socket: removed too.
+#   /etc/docker/key.json is avoided with "deprecated-key-path" in our
+#   daemon.json; --config-file keeps a system /etc/docker/daemon.json out.
 #
 # Knobs (environment, read by docker_up):
 #   DK_LOG_LEVEL      dockerd --log-level (info)
@@ -52,6 +57,7 @@
 #                     DROP (what it does on a host where forwarding was off)
 #   DK_START_TIMEOUT  seconds to wait for `docker info` (30)
 #   DK_STOP_TIMEOUT   seconds between TERM and KILL for dockerd (20)
+#   DK_CLI            the docker client (default /usr/bin/docker from docker.io)
 #
 # Source order: this file sources topo.sh and rootfs.sh (and harness.sh).
 # Call topo_up before docker_up: the sim-host netns must exist, and the
@@ -75,10 +81,18 @@ DK_CTD_LOG=
 DK_NS=${AZ_RUN}
 DK_CGROUP=${AZ_RUN}d
 DK_IMAGE=busybox:az
+# The client of the docker.io package (20.10, like the daemon) rather than a
+# newer one earlier on PATH, so runs here and in CI behave alike.  A newer
+# client works too (it negotiates API 1.41): set DK_CLI to use it.
+if [[ -z ${DK_CLI:-} ]]; then
+	DK_CLI=docker
+	[[ -x /usr/bin/docker ]] && DK_CLI=/usr/bin/docker
+fi
 DK_EXTRA=()
 _DK_UP=0
 _DK_IMPORTED=0
-_DK_GLOBAL_DIRS=()
+_DK_GLOBAL_DIRS=(/run/docker /run/docker/plugins /run/containerd /run/containerd/s)
+_DK_LOCK=/run
 
 # docker_missing — why the Docker e2e cannot run here, or nothing.
 docker_missing() {
@@ -87,7 +101,7 @@ docker_missing() {
 		echo "needs root"
 		return
 	fi
-	for c in dockerd docker containerd containerd-shim-runc-v2 runc ctr nsenter busybox; do
+	for c in dockerd "$DK_CLI" containerd containerd-shim-runc-v2 runc ctr nsenter busybox; do
 		command -v "$c" >/dev/null 2>&1 ||
 			{ echo "'$c' is not installed (apt-get install docker.io busybox-static)"; return; }
 	done
@@ -155,6 +169,20 @@ docker_procs() {
 	done | sort -un
 }
 
+# _dk_shim_socks PID — the unix sockets under /run/containerd/s/ that PID
+# (a containerd shim) holds open, by inode, from its netns's /proc/net/unix.
+_dk_shim_socks() {
+	local pid=$1 fd l inodes=" "
+	{ read -r l <"/proc/$pid/comm"; } 2>/dev/null || return 0
+	[[ $l == containerd-shim* ]] || return 0
+	for fd in /proc/"$pid"/fd/*; do
+		l=$(readlink "$fd" 2>/dev/null) || continue
+		[[ $l == socket:\[*\] ]] && inodes+="${l//[^0-9]/} "
+	done
+	awk -v inodes="$inodes" 'index(inodes, " " $7 " ") && $8 ~ "^/run/containerd/s/" { print $8 }' \
+		"/proc/$pid/net/unix" 2>/dev/null
+}
+
 # docker_mounts — mount points at or under this run's docker dirs, deepest first.
 docker_mounts() {
 	[[ -n $DK_RUN ]] || return 0
@@ -191,18 +219,14 @@ docker_up() {
 	DK_LOG=$DK_DIR/dockerd.log
 	DK_CTD_SOCK=$DK_RUN/c.sock
 	DK_CTD_LOG=$DK_DIR/containerd.log
-	DK=(docker -H "unix://$DK_SOCK")
+	DK=("$DK_CLI" -H "unix://$DK_SOCK")
 	DK_EXTRA=("$@")
 
-	# What we may have to tidy up that is not ours alone (removed at exit
-	# only if absent now, and then only when empty).
-	_DK_GLOBAL_DIRS=()
-	for d in /run/docker/plugins /run/docker /run/containerd/s /run/containerd; do
-		[[ -e $d ]] || _DK_GLOBAL_DIRS+=("$d")
-	done
 	mkdir "$DK_RUN" || { echo "docker_up: cannot create $DK_RUN" >&2; return 1; }
 	t_cleanup_push _docker_down || { rmdir "$DK_RUN"; return 1; }
 	_DK_UP=1
+	# The global dirs dockerd and the shims write whatever their flags.
+	_dk_claim "${_DK_GLOBAL_DIRS[@]}" || return 1
 	mkdir -p "$DK_DIR" "$DK_RUN/p" || return 1
 
 	cat >"$DK_DIR/daemon.json" <<-EOF
@@ -339,8 +363,7 @@ docker_rm_all() {
 # mounts, cgroups, dirs.  Every step bounded; later steps catch what an
 # earlier one missed.
 _docker_down() {
-	local p m d i left tasks
-	_DK_UP=1
+	local p m d i ns left tasks
 	docker_rm_all
 	dockerd_stop
 	# Tasks dockerd left (it was killed, or --live-restore): kill them through
@@ -359,13 +382,22 @@ _docker_down() {
 	_dk_stop_pid "$DK_CTD_PID" "$DK_DIR/containerd.toml" 10
 	# Last line of defence: anything still running with our paths in its
 	# command line (a shim) or in our cgroups (a container's processes).
+	# A shim killed leaves its socket in the global /run/containerd/s: note
+	# the sockets it listens on first, and remove them once it is gone.
+	local socks=()
 	for i in 1 2 3; do
 		left=$(docker_procs)
 		[[ -z $left ]] && break
 		((i == 1)) && t_log "docker: killing leftover processes: $(tr '\n' ' ' <<<"$left")"
+		for p in $left; do
+			mapfile -t -O "${#socks[@]}" socks < <(_dk_shim_socks "$p")
+		done
 		# shellcheck disable=SC2086
 		kill -KILL $left 2>/dev/null
 		sleep 0.2
+	done
+	for p in "${socks[@]}"; do
+		[[ -S $p ]] && rm -f "$p"
 	done
 	# Mounts dockerd leaves when it dies (overlay, the data-root bind,
 	# netns binds under exec-root): ours only, deepest first.
@@ -382,11 +414,7 @@ _docker_down() {
 		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
 	done
 	[[ -z $m ]] && rm -rf "$DK_RUN" "$DK_DIR" 2>/dev/null
-	# Global dirs created during this run: removed if empty (rmdir refuses
-	# otherwise, so a parallel run's sockets stay).
-	for d in "${_DK_GLOBAL_DIRS[@]}"; do
-		rmdir "$d" 2>/dev/null
-	done
+	_dk_release "${_DK_GLOBAL_DIRS[@]}"
 	_DK_UP=0
 	return 0
 }
@@ -405,6 +433,14 @@ docker_plugin_dir() {
 	mkdir -p "$DK_RUN/p" && echo "$DK_RUN/p"
 }
 
+# docker_plugin_track PID — the plugin (started by the test, in the sim-host
+# netns: `topo_nsenter_host PLUGIN ... &`) is stopped at exit after every
+# container and network is removed.  Stopping it first would cost dockerd
+# about 15 s of retries per call, and leave the plugin's state behind.
+docker_plugin_track() {
+	t_cleanup_push "az_pid_stop $1" && t_cleanup_push docker_rm_all
+}
+
 # docker_register_plugin NAME SOCKPATH — a legacy plugin spec,
 # /etc/docker/plugins/NAME.spec holding unix://SOCKPATH, removed at exit
 # (the dirs too when this run created them and they are empty).  dockerd
@@ -417,16 +453,49 @@ docker_register_plugin() {
 	((${#sock} < 108)) || { echo "docker_register_plugin: '$sock' is too long for a unix socket" >&2; return 1; }
 	spec=/etc/docker/plugins/$name.spec
 	[[ -e $spec ]] && { echo "docker_register_plugin: $spec exists (another run's?)" >&2; return 1; }
-	# LIFO: the spec goes first, then the dirs this run created, if empty.
-	for i in /etc/docker /etc/docker/plugins; do
-		[[ -e $i ]] || t_cleanup_push "rmdir '$i' 2>/dev/null || true" || return 1
-	done
+	# LIFO: the spec goes first, then the dirs (when tests created them).
+	t_cleanup_push "_dk_release /etc/docker /etc/docker/plugins" || return 1
 	t_cleanup_push "rm -f '$spec'" || return 1
-	# A parallel run may remove the empty dir between mkdir and write: retry.
-	for i in 1 2 3; do
-		mkdir -p /etc/docker/plugins && echo "unix://$sock" >"$spec" && return 0
-		sleep 0.1
-	done
-	echo "docker_register_plugin: cannot write $spec" >&2
-	return 1
+	_dk_claim /etc/docker /etc/docker/plugins || return 1
+	echo "unix://$sock" >"$spec" || { echo "docker_register_plugin: cannot write $spec" >&2; return 1; }
+}
+
+# Global dirs (/run/docker, /etc/docker/plugins, …) are shared with the
+# system and with parallel runs.  A run "claims" each (parents first): under
+# a lock (flock on /run), it creates a dir that is absent and leaves a marker
+# .azt-$AZ_RUN in it, or adds its marker to a dir that already holds another
+# run's marker.  A dir without markers is the system's and is never removed.
+# At exit (_dk_release, under the lock, deepest first) a run removes its
+# marker, then the dir if nothing else is left in it.  Docker ignores the
+# markers: legacy plugin discovery takes only sockets and *.spec / *.json.
+_dk_claim() {
+	local d
+	{
+		flock -w 10 9 || { echo "docker: cannot lock $_DK_LOCK" >&2; return 1; }
+		for d in "$@"; do
+			if [[ ! -e $d ]]; then
+				mkdir -m 0700 "$d" || return 1
+				[[ $d == /etc/* ]] && chmod 0755 "$d"
+				: >"$d/.azt-$AZ_RUN"
+			elif compgen -G "$d/.azt-*" >/dev/null; then
+				: >"$d/.azt-$AZ_RUN"
+			fi
+		done
+	} 9<"$_DK_LOCK"
+}
+
+# _dk_release DIR... — the dirs given parents first; released deepest first.
+_dk_release() {
+	local d i
+	local -a dirs=("$@")
+	{
+		flock -w 10 9 || return 0
+		for ((i = ${#dirs[@]} - 1; i >= 0; i--)); do
+			d=${dirs[i]}
+			[[ -e $d/.azt-$AZ_RUN ]] || continue
+			rm -f "$d/.azt-$AZ_RUN"
+			rmdir "$d" 2>/dev/null
+		done
+	} 9<"$_DK_LOCK"
+	return 0
 }
