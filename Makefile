@@ -22,6 +22,9 @@ B ?= build
 PKGS := libnftables libcjson libcap libnl-route-3.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PLUGIN_PKGS := libmicrohttpd libcurl
+PLUGIN_CFLAGS = $(shell pkg-config --cflags $(PLUGIN_PKGS) 2>/dev/null)
+PLUGIN_LIBS = $(shell pkg-config --libs $(PLUGIN_PKGS) 2>/dev/null) -lpthread
 AZ_CFLAGS := -std=gnu17 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(SAN)
 AZ_LDFLAGS := $(SAN)
 
@@ -30,6 +33,7 @@ CORE_SRCS := $(filter-out common/nodns.c,$(wildcard common/*.c)) $(wildcard conf
 NODNS := $(B)/obj/common/nodns.o
 HOOK_SRCS := $(wildcard hook/*.c)
 CLI_SRCS := $(wildcard cli/*.c)
+PLUGIN_SRCS := $(wildcard plugin/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 
@@ -38,10 +42,13 @@ HOOK_OBJS := $(HOOK_SRCS:%.c=$(B)/obj/%.o)
 # The CLI shares the hook's discovery code, not its main().
 HOOK_LIB_OBJS := $(filter-out $(B)/obj/hook/main.o,$(HOOK_OBJS))
 CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
+PLUGIN_OBJS := $(PLUGIN_SRCS:%.c=$(B)/obj/%.o)
+# Everything of the plugin but main(), for the unit tests too.
+PLUGIN_LIB_OBJS := $(filter-out $(B)/obj/plugin/main.o,$(PLUGIN_OBJS))
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/obj/%.o)
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
 
-BINS := $(B)/alcatraz-hook $(B)/alcatraz
+BINS := $(B)/alcatraz-hook $(B)/alcatraz $(if $(wildcard plugin/main.c),$(B)/alcatraz-plugin)
 
 .PHONY: all deps check unit integration e2e demo install uninstall clean tools bench
 all: $(BINS) tools
@@ -49,6 +56,17 @@ all: $(BINS) tools
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/obj/plugin/%.o: plugin/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AZ_CFLAGS) $(PLUGIN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libalcatraz-plugin.a: $(PLUGIN_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/alcatraz-plugin: $(B)/obj/plugin/main.o $(NODNS) $(B)/libalcatraz-plugin.a $(B)/libalcatraz.a
+	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PLUGIN_LIBS)
 
 $(B)/libalcatraz.a: $(CORE_OBJS) $(HOOK_LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -60,8 +78,8 @@ $(B)/alcatraz-hook: $(B)/obj/hook/main.o $(NODNS) $(B)/libalcatraz.a
 $(B)/alcatraz: $(CLI_OBJS) $(NODNS) $(B)/libalcatraz.a
 	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/unit-tests: $(UNIT_OBJS) $(B)/libalcatraz.a
-	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
+$(B)/unit-tests: $(UNIT_OBJS) $(B)/libalcatraz-plugin.a $(B)/libalcatraz.a
+	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PLUGIN_LIBS) -lcriterion
 
 tools: $(TOOLS)
 # Test tools may use the library (discover-dump does); unused members cost nothing.

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <syslog.h>
@@ -15,10 +16,15 @@ static void path_of(char *buf, size_t cap, const char *sub, const char *name)
 	snprintf(buf, cap, "%s/%s/%s.json", az_state_dir(), sub, name);
 }
 
+/* An attachment is keyed by its netns; one without a netns (a Docker
+ * endpoint, whose netns does not exist yet at Join) by its id. */
 static void key_of(const struct az_target *t, char key[64])
 {
-	snprintf(key, 64, "%llx-%llx", (unsigned long long)t->netns_dev,
-		 (unsigned long long)t->netns_ino);
+	if (!t->netns_path[0])
+		snprintf(key, 64, "ep-%.40s", t->id);
+	else
+		snprintf(key, 64, "%llx-%llx", (unsigned long long)t->netns_dev,
+			 (unsigned long long)t->netns_ino);
 }
 
 static bool netns_alive(const struct az_target *t)
@@ -27,6 +33,23 @@ static bool netns_alive(const struct az_target *t)
 	if (!t->netns_path[0] || stat(t->netns_path, &st) < 0)
 		return false;
 	return (uint64_t)st.st_dev == t->netns_dev && (uint64_t)st.st_ino == t->netns_ino;
+}
+
+/* Alive: its netns exists, or — without a netns — its host interfaces do
+ * (the plugin deletes them with the endpoint). */
+static bool target_alive(const struct az_target *t)
+{
+	if (t->netns_path[0])
+		return netns_alive(t);
+	bool any = false;
+	for (size_t i = 0; i < t->n_if; i++) {
+		if (!t->ifs[i].host_ifname[0])
+			continue;
+		if (!if_nametoindex(t->ifs[i].host_ifname))
+			return false;
+		any = true;
+	}
+	return any;
 }
 
 static int read_record(const char *key, struct az_attachment *a, az_error *err)
@@ -41,7 +64,7 @@ static int read_record(const char *key, struct az_attachment *a, az_error *err)
 	free(text);
 	if (r < 0)
 		return az_err_prefix(err, "state record %s", path);
-	a->alive = netns_alive(&a->target);
+	a->alive = target_alive(&a->target);
 	return 0;
 }
 
@@ -424,7 +447,7 @@ static int attach_locked(const struct az_policy *p, const struct az_target *t, i
 		az_err_prefix(err, "state");
 		goto undo;
 	}
-	if (az_nft_run(netns_fd, ns.data, err) < 0) {
+	if (netns_fd >= 0 && az_nft_run(netns_fd, ns.data, err) < 0) {
 		az_err_prefix(err, "rules in the container's network namespace");
 		goto undo;
 	}

@@ -117,8 +117,11 @@ const char *az_state_dir(void);	/* $ALCATRAZ_STATE_DIR or /run/alcatraz */
 int az_state_lock(const char *dir, az_error *err);
 
 /* Apply p to t (both layers) and record it.  netns_fd is the container's
- * netns.  A second container in an attached netns joins the attachment when
- * its policy is the same, and is refused (naming the other) otherwise. */
+ * netns, or -1 with t->netns_path "" for the host layer only (a Docker
+ * endpoint at Join, before its netns exists; its liveness is then that of its
+ * host interfaces).  A second container in an attached netns joins the
+ * attachment when its policy is the same, and is refused (naming the other)
+ * otherwise. */
 int az_attach(const struct az_policy *p, const struct az_target *t, int netns_fd,
 	      const struct az_hostnet *h, const struct az_features *f, az_error *err);
 /* Remove container id's membership; the last member removes the rules.
