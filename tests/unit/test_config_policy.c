@@ -230,8 +230,8 @@ Test(config_any, a_given_key_replaces_the_default)
 			"enabled=on lan-access=10.0.0.0/8 proxy=10.9.9.9:8080,[fd00::1]:8080 dns=192.0.2.53 proxy-udp=block");
 	expect_resolves(&s, AZ_KEY_DNS, "auto",
 			"enabled=on lan-access=10.0.0.0/8 proxy=10.0.0.1:3128 dns=auto proxy-udp=block");
-	expect_resolves(&s, AZ_KEY_DNS, "9.9.9.9 8.8.8.8",
-			"enabled=on lan-access=10.0.0.0/8 proxy=10.0.0.1:3128 dns=8.8.8.8,9.9.9.9 proxy-udp=block");
+	expect_resolves(&s, AZ_KEY_DNS, "203.0.113.53 198.51.100.53",
+			"enabled=on lan-access=10.0.0.0/8 proxy=10.0.0.1:3128 dns=198.51.100.53,203.0.113.53 proxy-udp=block");
 	expect_resolves(&s, AZ_KEY_PROXY_UDP, "direct",
 			"enabled=on lan-access=10.0.0.0/8 proxy=10.0.0.1:3128 dns=192.0.2.53 proxy-udp=direct");
 	az_settings_free(&s);
@@ -266,7 +266,7 @@ Test(config_any, every_key_at_once)
 	"{\"isolate\": \"all\", \"annotations\": \"narrow\", \"lan-access\": ["               \
 	"\"192.168.1.0/24:8000-9000\", \"udp://10.0.0.0/8:53\", \"tcp://10.1.0.0/16:53\", " \
 	"\"" TOKEN ":8080\", \"172.16.5.0/24\", \"udp://[fd00::/8]:5353\"],"                \
-	" \"proxy\": \"10.0.0.1:3128\", \"dns\": [\"192.0.2.53\", \"8.8.8.8\"],"                 \
+	" \"proxy\": \"10.0.0.1:3128\", \"dns\": [\"192.0.2.53\", \"198.51.100.53\"],"                 \
 	" \"proxy-udp\": \"direct\"}"
 
 /* NARROW_FILE's lan-access in canonical text. */
@@ -408,7 +408,7 @@ Test(config_narrow, enable)
 	expect_refused(&s, AZ_KEY_ENABLE, "0", "alcatraz.network: \"off\"");
 	expect_resolves(&s, AZ_KEY_ENABLE, "on",
 			"enabled=on lan-access=" NARROW_LAN " "
-			"proxy=10.0.0.1:3128 dns=192.0.2.53,8.8.8.8 proxy-udp=direct");
+			"proxy=10.0.0.1:3128 dns=192.0.2.53,198.51.100.53 proxy-udp=direct");
 	az_settings_free(&s);
 
 	/* Under "annotated", off is where the container already is. */
@@ -426,7 +426,7 @@ Test(config_narrow, proxy_must_stay)
 
 	expect_resolves(&s, AZ_KEY_PROXY, " 10.0.0.1:03128, ",
 			"enabled=on lan-access=" NARROW_LAN " "
-			"proxy=10.0.0.1:3128 dns=192.0.2.53,8.8.8.8 proxy-udp=direct");
+			"proxy=10.0.0.1:3128 dns=192.0.2.53,198.51.100.53 proxy-udp=direct");
 	expect_refused(&s, AZ_KEY_PROXY, "10.0.0.2:3128",
 		       "alcatraz.network.proxy: \"10.0.0.2:3128\" (the proxy must stay \"10.0.0.1:3128\") " WIDENS);
 	expect_refused(&s, AZ_KEY_PROXY, "10.0.0.1:3129", "the proxy must stay");
@@ -455,15 +455,15 @@ Test(config_narrow, dns)
 	expect_resolves(&s, AZ_KEY_DNS, "none",
 			"enabled=on lan-access=" NARROW_LAN " "
 			"proxy=10.0.0.1:3128 dns=none proxy-udp=direct");
-	expect_resolves(&s, AZ_KEY_DNS, "8.8.8.8",
+	expect_resolves(&s, AZ_KEY_DNS, "198.51.100.53",
 			"enabled=on lan-access=" NARROW_LAN " "
-			"proxy=10.0.0.1:3128 dns=8.8.8.8 proxy-udp=direct");
+			"proxy=10.0.0.1:3128 dns=198.51.100.53 proxy-udp=direct");
 	az_error err;
-	char *t = resolve1(&s, AZ_KEY_DNS, "8.8.8.8 192.0.2.53", &err);
-	cr_expect(t && strstr(t, " dns=192.0.2.53,8.8.8.8 "), "%s", t ? t : err.msg);
+	char *t = resolve1(&s, AZ_KEY_DNS, "198.51.100.53 192.0.2.53", &err);
+	cr_expect(t && strstr(t, " dns=192.0.2.53,198.51.100.53 "), "%s", t ? t : err.msg);
 	free(t);
-	expect_refused(&s, AZ_KEY_DNS, "9.9.9.9", "alcatraz.network.dns: 9.9.9.9 " WIDENS);
-	expect_refused(&s, AZ_KEY_DNS, "192.0.2.53 9.9.9.9", "alcatraz.network.dns: 9.9.9.9 ");
+	expect_refused(&s, AZ_KEY_DNS, "203.0.113.53", "alcatraz.network.dns: 203.0.113.53 " WIDENS);
+	expect_refused(&s, AZ_KEY_DNS, "192.0.2.53 203.0.113.53", "alcatraz.network.dns: 203.0.113.53 ");
 	expect_refused(&s, AZ_KEY_DNS, "auto", "alcatraz.network.dns: \"auto\" " WIDENS);
 	az_settings_free(&s);
 
@@ -578,10 +578,10 @@ Test(config_policy, equal_ignores_spelling_and_order)
 {
 	struct az_settings s = settings("{}");
 	struct az_kv k1[] = { { AZ_KEY_LAN, "tcp://10.0.0.1:80, [fd00::1]:*, udp://10.0.0.0/8:53" },
-			      { AZ_KEY_DNS, "8.8.8.8 192.0.2.53" },
+			      { AZ_KEY_DNS, "198.51.100.53 192.0.2.53" },
 			      { AZ_KEY_PROXY, "[fd00::1]:1 10.0.0.1:1" } };
 	struct az_kv k2[] = { { AZ_KEY_PROXY, "10.0.0.1:1,[FD00::1]:1" },
-			      { AZ_KEY_DNS, "192.0.2.53,8.8.8.8,192.0.2.53" },
+			      { AZ_KEY_DNS, "192.0.2.53,198.51.100.53,192.0.2.53" },
 			      { AZ_KEY_LAN, "udp://10.0.0.0/8:53 fd00::1 10.0.0.1:80 10.0.0.1:80" },
 			      { AZ_KEY_ENABLE, "yes" } };
 	struct az_kv k3[] = { { AZ_KEY_LAN, "tcp://10.0.0.1:81" } };

@@ -66,7 +66,7 @@ Test(config_settings, every_key)
 	cr_assert_eq(parse("{\"isolate\": \"all\", \"annotations\": \"narrow\",\n"
 			   " \"lan-access\": [\"192.168.1.0/24:8080\", \"*://[fd00::1]:53\", "
 			   "\"${alca:HOST_IP}:8080\"],\n"
-			   " \"proxy\": \"10.0.0.1:3128\", \"dns\": [\"8.8.8.8\", \"1.1.1.1\"],\n"
+			   " \"proxy\": \"10.0.0.1:3128\", \"dns\": [\"198.51.100.53\", \"192.0.2.53\"],\n"
 			   " \"proxy-udp\": \"block\"}",
 			   &s, &err),
 		     0, "%s", err.msg);
@@ -80,7 +80,7 @@ Test(config_settings, every_key)
 	cr_expect_eq(s.defaults.proxy_udp, AZ_PROXY_UDP_BLOCK);
 	char *t = policy_text(&s.defaults);
 	cr_expect_str_eq(t, "enabled=on lan-access=${alca:HOST_IP}:8080,*://[fd00::1]:53,"
-			    "192.168.1.0/24:8080 proxy=10.0.0.1:3128 dns=1.1.1.1,8.8.8.8 "
+			    "192.168.1.0/24:8080 proxy=10.0.0.1:3128 dns=192.0.2.53,198.51.100.53 "
 			    "proxy-udp=block");
 	free(t);
 	az_settings_free(&s);
@@ -106,7 +106,7 @@ Test(config_settings, value_variants)
 		  "enabled=off lan-access= proxy=${alca:HOST_IP}:3128 dns=auto proxy-udp=direct" },
 		{ "{\"dns\":\"none\"}", "enabled=off lan-access= proxy=none dns=none proxy-udp=direct" },
 		{ "{\"dns\":\"auto\"}", "enabled=off lan-access= proxy=none dns=auto proxy-udp=direct" },
-		{ "{\"dns\":\"9.9.9.9\"}", "enabled=off lan-access= proxy=none dns=9.9.9.9 proxy-udp=direct" },
+		{ "{\"dns\":\"203.0.113.53\"}", "enabled=off lan-access= proxy=none dns=203.0.113.53 proxy-udp=direct" },
 		{ "{\"dns\":[\"fd00::53\"]}", "enabled=off lan-access= proxy=none dns=fd00::53 proxy-udp=direct" },
 		{ "{\"proxy-udp\":\"direct\"}", "enabled=off lan-access= proxy=none dns=auto proxy-udp=direct" },
 	};
@@ -156,7 +156,7 @@ static const struct {
 	{ "{\"dns\": []}", "\"dns\": empty array (write \"none\" for no DNS)" },
 	{ "{\"dns\": [\"auto\"]}", "\"dns\": an array lists addresses" },
 	{ "{\"dns\": [\"none\"]}", "\"dns\": an array lists addresses" },
-	{ "{\"dns\": [\"1.1.1.1\", \"auto\"]}", "auto and none stand alone" },
+	{ "{\"dns\": [\"192.0.2.53\", \"auto\"]}", "auto and none stand alone" },
 	{ "{\"dns\": \"resolver\"}", "resolver is not an IP address" },
 	{ "{\"proxy-udp\": true}", "\"proxy-udp\" must be a string: \"direct\" or \"block\"" },
 	{ "{\"proxy-udp\": \"drop\"}", "proxy-udp: \"drop\" is not direct or block" },

@@ -181,12 +181,12 @@ Test(config_dns, list_sorted_deduplicated_round_trips)
 	struct az_dns d, back;
 	az_error err = { 0 };
 
-	cr_assert_eq(az_dns_parse("8.8.8.8, 2606:4700:4700::1111 1.1.1.1,8.8.8.8", &d, &err), 0,
+	cr_assert_eq(az_dns_parse("198.51.100.53, 2606:4700:4700::1111 192.0.2.53,198.51.100.53", &d, &err), 0,
 		     "%s", err.msg);
 	cr_expect_eq(d.mode, AZ_DNS_LIST);
 	cr_expect_eq(d.n, 3);
 	char *t = dns_text(&d);
-	cr_expect_str_eq(t, "1.1.1.1 8.8.8.8 2606:4700:4700::1111");
+	cr_expect_str_eq(t, "192.0.2.53 198.51.100.53 2606:4700:4700::1111");
 	cr_assert_eq(az_dns_parse(t, &back, &err), 0);
 	char *t2 = dns_text(&back);
 	cr_expect_str_eq(t, t2);
@@ -219,9 +219,9 @@ Test(config_dns, errors)
 	} bad[] = {
 		{ "", "dns: empty value (use auto, none or a list of addresses)" },
 		{ " ,, ", "dns: empty value" },
-		{ "auto 1.1.1.1", "dns entry \"auto\": auto and none stand alone" },
-		{ "1.1.1.1,none", "dns entry \"none\": auto and none stand alone" },
-		{ "1.1.1.1:53", "dns entry \"1.1.1.1:53\": give the address alone, without brackets or port" },
+		{ "auto 192.0.2.53", "dns entry \"auto\": auto and none stand alone" },
+		{ "192.0.2.53,none", "dns entry \"none\": auto and none stand alone" },
+		{ "192.0.2.53:53", "dns entry \"192.0.2.53:53\": give the address alone, without brackets or port" },
 		{ "[2606:4700:4700::1111]", "without brackets or port" },
 		{ "[fd00::1]:53", "without brackets or port" },
 		{ "dns.google", "dns.google is not an IP address" },
@@ -231,8 +231,8 @@ Test(config_dns, errors)
 		{ "ff02::fb", "ff02::fb cannot be a DNS server" },
 		{ "10.0.0.0/8", "a prefix is not accepted here" },
 		{ TOKEN, "tokens are not accepted here" },
-		{ "1.1.1.1\x1f", "dns: control character 0x1f" },
-		{ "1.1.1.1\xc3\x28", "dns: invalid UTF-8" },
+		{ "192.0.2.53\x1f", "dns: control character 0x1f" },
+		{ "192.0.2.53\xc3\x28", "dns: invalid UTF-8" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct az_dns d;
@@ -247,11 +247,11 @@ Test(config_dns, format_hand_built)
 {
 	struct az_dns d = { .mode = AZ_DNS_LIST, .n = 3 };
 
-	az_addr_parse("9.9.9.9", &d.v[0]);
-	az_addr_parse("1.1.1.1", &d.v[1]);
-	az_addr_parse("9.9.9.9", &d.v[2]);
+	az_addr_parse("203.0.113.53", &d.v[0]);
+	az_addr_parse("192.0.2.53", &d.v[1]);
+	az_addr_parse("203.0.113.53", &d.v[2]);
 	char *t = dns_text(&d);
-	cr_expect_str_eq(t, "1.1.1.1 9.9.9.9");
+	cr_expect_str_eq(t, "192.0.2.53 203.0.113.53");
 	free(t);
 	d.n = 0;
 	t = dns_text(&d);
