@@ -83,9 +83,9 @@ $(B)/unit-tests: $(UNIT_OBJS) $(B)/libalcatraz-plugin.a $(B)/libalcatraz.a
 
 tools: $(TOOLS)
 # Test tools may use the library (discover-dump does); unused members cost nothing.
-$(B)/tools/%: tests/tools/%.c $(B)/libalcatraz.a
+$(B)/tools/%: tests/tools/%.c $(B)/libalcatraz-plugin.a $(B)/libalcatraz.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(AZ_CFLAGS) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(AZ_CFLAGS) $(PLUGIN_CFLAGS) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PLUGIN_LIBS)
 
 deps:
 	@packaging/deps.sh build test

@@ -58,6 +58,8 @@ struct pl_endpoint {
 	struct az_kv *opts;
 	char container_id[PL_ID_LEN + 1];	/* learnt from the Engine API, "" until then */
 	bool joined;
+	bool has_mac;			/* Docker asked for this MAC (docker run --mac-address) */
+	uint8_t mac[6];			/* for the container end */
 };
 
 /* The effects the driver needs; netops.c has the real ones, the unit tests
@@ -96,6 +98,33 @@ void pl_driver_free(struct pl_driver *d);
  * least) and sets *status (200, or 404 for an unknown path). Never fails. */
 char *pl_driver_call(struct pl_driver *d, const char *path, const char *body, size_t len,
 		     int *status);
+
+/* driver.c, shared with store.c: every network and endpoint passes the same
+ * checks, whether it came from Docker or from the state dir. */
+bool pl_id_valid(const char *id);	/* 64 lowercase hex */
+/* "ADDR/LEN" whose address may have host bits (an interface address, a
+ * gateway), or a bare "ADDR" (a host prefix).  family AF_INET, AF_INET6 or
+ * 0 for either. */
+int pl_ifaddr_parse(const char *s, int family, struct az_prefix *out, az_error *err);
+/* alcatraz.network.* key/values: known keys, each once, values that parse
+ * (config/'s grammar; what the administrator allows is az_policy_resolve's
+ * to judge).  what names their origin in messages. */
+int pl_opts_check(const struct az_kv *kv, size_t n, const char *what, az_error *err);
+/* Deep copy (owned strings) into *out / *n_out; pl_opts_free releases. */
+int pl_opts_dup(const struct az_kv *kv, size_t n, struct az_kv **out, size_t *n_out, az_error *err);
+void pl_opts_free(struct az_kv *kv, size_t n);
+void pl_network_names(struct pl_network *n);	/* bridge from id */
+void pl_endpoint_names(struct pl_endpoint *e);	/* host_if, ctr_if from id */
+int pl_network_check(const struct pl_network *n, az_error *err);
+int pl_endpoint_check(const struct pl_network *n, const struct pl_endpoint *e, az_error *err);
+void pl_network_free(struct pl_network *n);	/* its options, not n */
+void pl_endpoint_free(struct pl_endpoint *e);
+struct pl_network *pl_driver_network(struct pl_driver *d, const char *id);
+struct pl_endpoint *pl_driver_endpoint(struct pl_driver *d, const char *id);
+/* Add to the tables (no effect, no store); the tables own the options from
+ * then on, and *n / *e must not be freed by the caller on success. */
+int pl_driver_add_network(struct pl_driver *d, const struct pl_network *n, az_error *err);
+int pl_driver_add_endpoint(struct pl_driver *d, const struct pl_endpoint *e, az_error *err);
 
 /* store.c */
 int pl_store_load(struct pl_driver *d, az_error *err);

@@ -107,8 +107,11 @@ static int member_key(const char *id, char key[64], az_error *err)
 	free(text);
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "netns");
 	int r = -1;
-	if (cJSON_IsString(k) && strlen(k->valuestring) < 64 &&
-	    strspn(k->valuestring, "0123456789abcdef-") == strlen(k->valuestring)) {
+	/* "<dev hex>-<ino hex>", or "ep-<id>" (key_of) */
+	const char *kv = cJSON_IsString(k) ? k->valuestring : "";
+	const char *tail = !strncmp(kv, "ep-", 3) ? kv + 3 : kv;
+	bool ok = tail == kv ? strspn(kv, "0123456789abcdef-") == strlen(kv) : az_id_valid(tail);
+	if (*kv && strlen(kv) < 64 && ok) {
 		strcpy(key, k->valuestring);
 		r = 0;
 	} else {
