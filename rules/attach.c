@@ -467,6 +467,84 @@ out:
 	return r;
 }
 
+static int reattach_locked(const struct az_policy *p, const struct az_target *t, int netns_fd,
+			   const struct az_hostnet *h, const struct az_features *f, az_error *err)
+{
+	char key[64];
+	key_of(t, key);
+	struct az_attachment *a = calloc(1, sizeof(*a));
+	struct az_attachment *next = calloc(1, sizeof(*next));
+	struct az_buf b, ns;
+	az_buf_init(&b);
+	az_buf_init(&ns);
+	int r = -1;
+	if (!a || !next) {
+		az_err(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (read_record(key, a, err) < 0) {
+		az_err_prefix(err, "no attachment for %s to update", t->id);
+		goto out;
+	}
+	memcpy(next->key, a->key, sizeof(next->key));
+	next->target = *t;
+	next->n_members = a->n_members;
+	memcpy(next->members, a->members, sizeof(next->members));
+	if (az_policy_copy(&next->policy, p, err) < 0)
+		goto out;
+	if (netns_fd >= 0 && az_render_netns(p, t, h, &ns, err) < 0)
+		goto out;
+	if (az_target_has_host_peer(t)) {
+		if (host_state(f) != HOST_CURRENT) {
+			/* rebuilt from the records: the new one must be in place */
+			if (write_record(next, err) < 0 || host_apply_with_others(next, h, f, err) < 0)
+				goto out;
+		} else {
+			/* old elements out, new ones in, one transaction */
+			if ((az_target_has_host_peer(&a->target) &&
+			     az_render_host_elements(&a->policy, &a->target, false, &b, err) < 0) ||
+			    az_render_host_elements(p, t, true, &b, err) < 0)
+				goto out;
+			if (az_nft_run(-1, b.data, err) < 0) {
+				az_err_prefix(err, "host rules");
+				goto out;
+			}
+			if (write_record(next, err) < 0)
+				goto out;
+		}
+	} else if (write_record(next, err) < 0) {
+		goto out;
+	}
+	if (netns_fd >= 0 && az_nft_run(netns_fd, ns.data, err) < 0) {
+		az_err_prefix(err, "rules in the container's network namespace");
+		goto out;
+	}
+	r = 0;
+out:
+	az_buf_free(&b);
+	az_buf_free(&ns);
+	if (a)
+		az_policy_free(&a->policy);
+	if (next)
+		az_policy_free(&next->policy);
+	free(a);
+	free(next);
+	return r;
+}
+
+int az_reattach(const struct az_policy *p, const struct az_target *t, int netns_fd,
+		const struct az_hostnet *h, const struct az_features *f, az_error *err)
+{
+	if (!az_id_valid(t->id))
+		return az_err(err, EINVAL, "invalid container id");
+	int lock = az_state_lock(az_state_dir(), err);
+	if (lock < 0)
+		return az_err_prefix(err, "state");
+	int r = reattach_locked(p, t, netns_fd, h, f, err);
+	close(lock);
+	return r;
+}
+
 int az_attach(const struct az_policy *p, const struct az_target *t, int netns_fd,
 	      const struct az_hostnet *h, const struct az_features *f, az_error *err)
 {

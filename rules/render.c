@@ -321,6 +321,8 @@ static void netns_chain_family(struct az_buf *o, const struct az_policy *p,
 				 "\t\tip6 daddr ff02::/16 icmpv6 type { mld-listener-report, "
 				 "mld2-listener-report } accept\n");
 	az_buf_printf(o, "\t\tmeta l4proto { tcp, udp } th dport 53 %s daddr @dns%s accept\n", ip, s);
+	if (t->hold)
+		az_buf_printf(o, "\t\tmeta nfproto %s goto refuse\n", family == AF_INET ? "ipv4" : "ipv6");
 	if (p->proxy.n) {
 		if (proxy_for(p, t, family, &pa, &pport))
 			az_buf_printf(o, "\t\t%s daddr %s tcp dport %u accept\n", ip,
@@ -403,9 +405,10 @@ static int skeleton_body(const struct az_features *f, struct az_buf *o)
 			      "add map inet " T " proxy%s { type %s : %s . inet_service; }\n"
 			      "add set inet " T " lanall%s { type %s; }\n"
 			      "add set inet " T " hostaddr%s { type %s; flags interval; }\n"
-			      "add set inet " T " ownnet%s { type %s . %s; flags interval; }\n",
+			      "add set inet " T " ownnet%s { type %s . %s; flags interval; }\n"
+			      "add set inet " T " hold%s { type %s; }\n",
 			      s, ty, s, ty, s, ty, s, ty, ty, s, ty, ty, s, ty, ty, s, ty, s, ty, s, ty,
-			      ty, s, ty, ty, s, ty, s, ty, s, ty, ty);
+			      ty, s, ty, ty, s, ty, s, ty, s, ty, ty, s, ty);
 	}
 	free(l);
 	az_buf_printf(o,
@@ -438,6 +441,7 @@ static int skeleton_body(const struct az_features *f, struct az_buf *o)
 					 "mld-listener-report, mld2-listener-report } accept\n");
 		az_buf_printf(o,
 			      "add rule inet " T " ctr%s meta l4proto { tcp, udp } th dport 53 %s saddr . %s daddr @dns%s accept\n"
+			      "add rule inet " T " ctr%s %s saddr @hold%s goto refuse%s\n"
 			      "add rule inet " T " ctr%s meta l4proto tcp %s saddr . %s daddr . tcp dport @proxydst%s accept\n"
 			      "add rule inet " T " ctr%s meta l4proto tcp %s saddr @noproxy%s goto refuse%s\n"
 			      "add rule inet " T " ctr%s %s saddr . %s daddr @allowall%s accept\n"
@@ -446,7 +450,7 @@ static int skeleton_body(const struct az_features *f, struct az_buf *o)
 			      "add rule inet " T " ctr%s %s daddr @blocked%s goto refuse%s\n"
 			      "add rule inet " T " ctr%s %s daddr @hostnet%s goto refuse%s\n"
 			      "add rule inet " T " ctr%s meta l4proto udp %s saddr @udpblock%s goto refuse%s\n",
-			      s, ip, ip, s, s, ip, ip, s, s, ip, s, s, s, ip, ip, s, s, ip, ip, s, s, ip,
+			      s, ip, ip, s, s, ip, s, s, s, ip, ip, s, s, ip, s, s, s, ip, ip, s, s, ip, ip, s, s, ip,
 			      s, s, s, ip, s, s, s, ip, s, s, s, ip, s, s);
 		/* lan-access "*": see plist_fill_lanall() */
 		az_buf_printf(o,
@@ -651,6 +655,10 @@ static void host_family(struct elem_ctx *c, const struct az_policy *p, const str
 					continue;
 				snprintf(set, sizeof(set), "dns%s", s);
 				elem(c, "inet", set, "%s . %s", a, az_addr_str(&dns[k], pa_s));
+			}
+			if (t->hold) {
+				snprintf(set, sizeof(set), "hold%s", s);
+				elem(c, "inet", set, "%s", a);
 			}
 			if (p->lan.all) {
 				snprintf(set, sizeof(set), "lanall%s", s);

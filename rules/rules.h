@@ -50,6 +50,9 @@ struct az_target {
 	struct az_addr gw4, gw6;
 	size_t n_resolvers;
 	struct az_addr resolvers[AZ_MAX_RESOLVERS];
+	/* Refuse everything but DNS, whatever the policy: a Docker endpoint
+	 * whose container's own settings (labels) are not known yet. */
+	bool hold;
 };
 
 /* What the host is connected to: every address of a host interface (as a
@@ -124,6 +127,11 @@ int az_state_lock(const char *dir, az_error *err);
  * otherwise. */
 int az_attach(const struct az_policy *p, const struct az_target *t, int netns_fd,
 	      const struct az_hostnet *h, const struct az_features *f, az_error *err);
+/* Replace the policy and target of t->id's attachment (same key) in one
+ * transaction: its old host elements go as its new ones come, so there is no
+ * moment without rules.  Used when a Docker endpoint's labels arrive. */
+int az_reattach(const struct az_policy *p, const struct az_target *t, int netns_fd,
+		const struct az_hostnet *h, const struct az_features *f, az_error *err);
 /* Remove container id's membership; the last member removes the rules.
  * Unknown ids succeed (poststop is idempotent).  *removed tells whether
  * rules were removed. */

@@ -75,6 +75,8 @@ static cJSON *target_json(const struct az_target *t)
 		cJSON_AddStringToObject(o, "gateway4", az_addr_str(&t->gw4, a));
 	if (t->has_gw6)
 		cJSON_AddStringToObject(o, "gateway6", az_addr_str(&t->gw6, a));
+	if (t->hold)
+		cJSON_AddBoolToObject(o, "hold", true);
 	cJSON *r = cJSON_AddArrayToObject(o, "resolvers");
 	for (size_t i = 0; i < t->n_resolvers; i++)
 		cJSON_AddItemToArray(r, cJSON_CreateString(az_addr_str(&t->resolvers[i], a)));
@@ -172,6 +174,7 @@ static int target_parse(const cJSON *o, struct az_target *t, az_error *err)
 	if (str_field(o, "gateway6", a, sizeof(a), false, err) < 0)
 		return -1;
 	t->has_gw6 = a[0] && az_addr_parse(a, &t->gw6) == 0 && t->gw6.family == AF_INET6;
+	t->hold = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "hold"));
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "resolvers");
 	t->n_resolvers = 0;
 	cJSON_ArrayForEach(x, r) {
