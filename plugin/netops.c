@@ -7,11 +7,12 @@
  *             and whose per-network state is set elements (commented
  *             "alcatraz-plugin:<network id>"), so a network costs elements,
  *             never chains; accepts in Docker's DOCKER-USER chain when
- *             Docker's iptables rules are there (see docker_user_*).
+ *             Docker's iptables rules are there (see fw_add).
  *   endpoint  a veth pair, host end on the bridge.  Docker moves the other
  *             end into the container and addresses it itself.
- *   rules     rules/: az_attach with the host layer only (Docker calls Join
- *             before the container's netns exists).
+ *   rules     rules/: az_attach (az_reattach when attached already) with
+ *             the host layer only: Docker calls Join before the container's
+ *             netns exists.
  *
  * Everything is idempotent: creating what exists repairs it, deleting what
  * is missing succeeds.  Each call opens its own netlink socket and
@@ -31,7 +32,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
@@ -48,7 +48,6 @@
 #define DOCKER_USER "DOCKER-USER"
 #define EXEC_TIMEOUT_MS 10000
 #define EXEC_MAX_OUTPUT (256u << 10)
-#define OPER_UP 6		/* IF_OPER_UP of <linux/if.h>, which clashes with <net/if.h> */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -303,24 +302,6 @@ static int addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const s
 	return 0;
 }
 
-/* Set a bridge port's STP state (RTM_SETLINK, AF_BRIDGE, IFLA_PROTINFO). */
-static int port_state(struct nl_sock *sk, int ifindex, uint8_t state)
-{
-	struct ifinfomsg ifi = { .ifi_family = AF_BRIDGE, .ifi_index = ifindex };
-	struct nl_msg *m = nlmsg_alloc_simple(RTM_SETLINK, 0);
-	struct nlattr *pi;
-	if (!m)
-		return -NLE_NOMEM;
-	if (nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    !(pi = nla_nest_start(m, IFLA_PROTINFO | NLA_F_NESTED)) ||
-	    nla_put_u8(m, IFLA_BRPORT_STATE, state) < 0) {
-		nlmsg_free(m);
-		return -NLE_NOMEM;
-	}
-	nla_nest_end(m, pi);
-	return nl_send_sync(sk, m);
-}
-
 /* ------------------------------------------------------------ sysctl */
 
 /* Turn a forwarding switch on, in the netns we run in (the plugin is in the
@@ -376,7 +357,7 @@ static int forwarding_on(const struct pl_network *n, az_error *err)
  * host's firewall says: an internal network talks to nothing but itself,
  * and two plugin networks do not talk to each other (Docker's own isolation
  * between networks).  An accept here decides nothing for other tables:
- * letting traffic through Docker's FORWARD policy is docker_user_*'s job.
+ * letting traffic through Docker's FORWARD policy is fw_add's job.
  * postrouting: masquerade what leaves a pool through anything but one of
  * our bridges.  One set lookup per packet however many networks exist.
  */
@@ -976,53 +957,29 @@ static void build_target(const struct pl_network *n, const struct pl_endpoint *e
 	docker_resolvers(n, t);
 }
 
-/* The policy this endpoint is attached with now, if any. */
-static int current_policy(const char *id, bool *found, struct az_policy *out, az_error *err)
+/* Is endpoint id attached already? */
+static int attached(const char *id, bool *found, az_error *err)
 {
 	struct az_attachment *v = NULL;
 	size_t k = 0;
 	*found = false;
 	if (az_attachments_read(&v, &k, err) < 0)
 		return -1;
-	int r = 0;
 	for (size_t i = 0; i < k && !*found; i++)
-		for (size_t j = 0; j < v[i].n_members; j++)
-			if (!strcmp(v[i].members[j], id)) {
-				*found = true;
-				r = az_policy_copy(out, &v[i].policy, err);
-				break;
-			}
+		for (size_t j = 0; j < v[i].n_members && !*found; j++)
+			*found = !strcmp(v[i].members[j], id);
 	az_attachments_free(v, k);
-	return r;
-}
-
-static int attach(const struct pl_network *n, const struct pl_endpoint *e, const struct az_policy *p,
-		  az_error *err)
-{
-	struct az_target *t = calloc(1, sizeof(*t));
-	struct az_hostnet *h = calloc(1, sizeof(*h));
-	struct az_features f;
-	int r = -1;
-	if (!t || !h) {
-		az_err(err, ENOMEM, "out of memory");
-		goto out;
-	}
-	build_target(n, e, t);
-	if (az_discover_hostnet(h, err) < 0)
-		goto out;
-	az_features_detect(&f, err);
-	r = az_attach(p, t, -1, h, &f, err);
-out:
-	free(t);
-	free(h);
-	return r;
+	return 0;
 }
 
 static int rules_apply(const struct pl_network *n, const struct pl_endpoint *e,
 		       const struct az_policy *p, az_error *err)
 {
-	bool removed, found;
-	struct az_policy cur = { 0 };
+	struct az_target *t = NULL;
+	struct az_hostnet *h = NULL;
+	struct az_features f;
+	bool found, removed;
+	int r = -1;
 	if (check_network(n, err) < 0 || check_endpoint(e, err) < 0)
 		return -1;
 	if (!p->enabled) {
@@ -1032,47 +989,29 @@ static int rules_apply(const struct pl_network *n, const struct pl_endpoint *e,
 			az_log(LOG_INFO, e->id, "isolation switched off: rules removed");
 		return 0;
 	}
-	if (current_policy(e->id, &found, &cur, err) < 0)
+	if (attached(e->id, &found, err) < 0)
 		return az_err_prefix(err, "endpoint %.12s: state", e->id);
-	bool change = found && !az_policy_equal(&cur, p);
-	az_policy_free(&cur);
-	if (!change) {
-		if (attach(n, e, p, err) < 0)
-			return az_err_prefix(err, "endpoint %.12s", e->id);
-		return 0;
+	t = calloc(1, sizeof(*t));
+	h = calloc(1, sizeof(*h));
+	if (!t || !h) {
+		az_err(err, ENOMEM, "out of memory");
+		goto out;
 	}
-
-	/* Another policy for an attached endpoint (its own settings became
-	 * known): rules/ replaces an attachment only by removing it first, so
-	 * the bridge port stops forwarding meanwhile — nothing passes
-	 * unfiltered — and resumes only once the new rules are in. */
-	cleanup_nl_sock struct nl_sock *sk = NULL;
-	cleanup_link struct rtnl_link *port = NULL;
-	if (nl_open(&sk, err) < 0 || link_get(sk, e->host_if, &port, err) < 0)
+	build_target(n, e, t);
+	if (az_discover_hostnet(h, err) < 0)
+		goto out;
+	az_features_detect(&f, err);
+	/* Attached already (its own settings became known, or a repeated
+	 * call): the new rules replace the old in one transaction, never a
+	 * moment without. */
+	r = found ? az_reattach(p, t, -1, h, &f, err) : az_attach(p, t, -1, h, &f, err);
+out:
+	free(t);
+	free(h);
+	if (r < 0)
 		return az_err_prefix(err, "endpoint %.12s", e->id);
-	if (!port)
-		return az_err(err, ENODEV, "endpoint %.12s: its interface %s is missing", e->id,
-			      e->host_if);
-	int ifindex = rtnl_link_get_ifindex(port);
-	int nr = port_state(sk, ifindex, BR_STATE_DISABLED);
-	if (nr < 0)
-		return nl_fail(err, nr, "endpoint %.12s: cannot stop bridge port %s", e->id, e->host_if);
-	if (az_detach(e->id, &removed, err) < 0 || attach(n, e, p, err) < 0)
-		/* fail closed: the port stays stopped */
-		return az_err_prefix(err, "endpoint %.12s: new settings (bridge port %s left "
-				     "stopped)", e->id, e->host_if);
-	/* Without carrier the kernel refuses a forwarding state, and starts
-	 * the port itself when the carrier comes. */
-	cleanup_link struct rtnl_link *now = NULL;
-	if (link_get(sk, e->host_if, &now, err) < 0)
-		return az_err_prefix(err, "endpoint %.12s", e->id);
-	if (now && rtnl_link_get_operstate(now) == OPER_UP) {
-		nr = port_state(sk, ifindex, BR_STATE_FORWARDING);
-		if (nr < 0)
-			return nl_fail(err, nr, "endpoint %.12s: cannot restart bridge port %s", e->id,
-				       e->host_if);
-	}
-	az_log(LOG_INFO, e->id, "isolation settings replaced");
+	if (found)
+		az_log(LOG_INFO, e->id, "isolation rules replaced");
 	return 0;
 }
 
