@@ -484,7 +484,12 @@ static int collect_opts(const cJSON *o, const char *what, struct az_kv **kv, siz
 	return pl_opts_check(*kv, *n, what, err);
 }
 
-/* ---- policy: file < network options < endpoint options ---- */
+/* ---- policy: file < network options < labels < endpoint options ----
+ *
+ * Container labels sit below driver options: a label is about the container
+ * on every network it joins, a driver option about this one endpoint — the
+ * narrower statement wins, as a -o of the network beats the file.  The
+ * administrator's annotation policy judges every layer alike. */
 
 static int check_each(const struct az_settings *s, const struct az_kv *kv, size_t n,
 		      const char *what, az_error *err)
@@ -512,15 +517,18 @@ static void put(struct az_kv *kv, size_t *n, const char *key, const char *value)
 	(*n)++;
 }
 
-static int resolve_with(const struct az_settings *s, const struct pl_network *n,
-			const struct az_kv *eo, size_t ne, struct az_policy *out, az_error *err)
+int pl_policy_resolve(const struct az_settings *s, const struct pl_network *n,
+		      const struct az_kv *labels, size_t nl, const struct az_kv *eo, size_t ne,
+		      struct az_policy *out, az_error *err)
 {
-	cleanup_free struct az_kv *kv = calloc(1 + n->n_opts + ne, sizeof(*kv));
+	cleanup_free struct az_kv *kv = calloc(1 + n->n_opts + nl + ne, sizeof(*kv));
 	size_t m = 0;
 
+	memset(out, 0, sizeof(*out));
 	if (!kv)
 		return az_err(err, ENOMEM, "out of memory");
 	if (check_each(s, n->opts, n->n_opts, "network option", err) < 0 ||
+	    check_each(s, labels, nl, "label", err) < 0 ||
 	    check_each(s, eo, ne, "endpoint option (driver-opt)", err) < 0)
 		return -1;
 	/* Choosing this driver is asking for isolation: "on" unless a
@@ -529,6 +537,8 @@ static int resolve_with(const struct az_settings *s, const struct pl_network *n,
 	put(kv, &m, AZ_KEY_ENABLE, "on");
 	for (size_t i = 0; i < n->n_opts; i++)
 		put(kv, &m, n->opts[i].key, n->opts[i].value);
+	for (size_t i = 0; i < nl; i++)
+		put(kv, &m, labels[i].key, labels[i].value);
 	for (size_t i = 0; i < ne; i++)
 		put(kv, &m, eo[i].key, eo[i].value);
 	if (az_policy_resolve(s, kv, m, out, err) < 0)
@@ -548,7 +558,7 @@ static int resolve_policy(const struct pl_network *n, const struct az_kv *eo, si
 	memset(out, 0, sizeof(*out));
 	if (az_settings_load(NULL, &s, err) < 0)
 		return -1;
-	int r = resolve_with(&s, n, eo, ne, out, err);
+	int r = pl_policy_resolve(&s, n, NULL, 0, eo, ne, out, err);
 	az_settings_free(&s);
 	return r;
 }
@@ -1024,26 +1034,37 @@ static int h_join(struct pl_driver *d, const cJSON *req, cJSON *reply, az_error 
 	if (resolve_policy(n, e->opts, e->n_opts, &p, err) < 0)
 		return -1;
 	int r = -1;
+	/* The label route: the container's labels are not known yet (and
+	 * must not be asked for from here), so nothing but DNS passes until
+	 * events.c has applied them — whatever this policy says, "off" too. */
+	char was_ctr[PL_ID_LEN + 1];
+	memcpy(was_ctr, e->container_id, sizeof(was_ctr));
+	e->hold = d->labels;
+	if (e->hold)
+		e->container_id[0] = '\0';
 	/* Also when the policy says "off": then the effect is to make sure no
 	 * rules are there (ops decides how). */
-	if (!p.enabled)
+	if (!p.enabled && !e->hold)
 		az_log(LOG_NOTICE, e->id, "not isolated: %s is off for this endpoint", AZ_KEY_ENABLE);
 	if (d->ops->rules_apply(n, e, &p, err) < 0) {
 		az_err_prefix(err, "applying the rules of endpoint %.12s", e->id);
 		/* Whatever part of them went in must not outlive the failure. */
 		if (d->ops->rules_remove(e, &e2) < 0)
 			az_log(LOG_ERR, e->id, "removing partial rules: %s", e2.msg);
+		memcpy(e->container_id, was_ctr, sizeof(was_ctr));
 		goto out;
 	}
 	bool was = e->joined;
 	e->joined = true;
 	if (join_reply(n, e, reply, err) < 0 || pl_store_save_endpoint(d, e, err) < 0) {
 		e->joined = was;
+		memcpy(e->container_id, was_ctr, sizeof(was_ctr));
 		if (d->ops->rules_remove(e, &e2) < 0)
 			az_log(LOG_ERR, e->id, "rolling back rules: %s", e2.msg);
 		goto out;
 	}
-	az_log(LOG_INFO, e->id, "joined%s", p.enabled ? ", rules applied" : " without isolation");
+	az_log(LOG_INFO, e->id, "joined%s", e->hold ? ", held (only DNS passes) until its container's "
+	       "labels are read" : p.enabled ? ", rules applied" : " without isolation");
 	r = 0;
 out:
 	az_policy_free(&p);

@@ -1,6 +1,6 @@
 /* alcatraz-plugin — the Docker network plugin (libnetwork remote driver).
  *
- *   alcatraz-plugin [--socket PATH] [--state-dir DIR]
+ *   alcatraz-plugin [--socket PATH] [--state-dir DIR] [--docker-host URL | --no-labels]
  *
  * Serves the driver on a Unix socket, or on the socket systemd passes
  * (LISTEN_FDS), until SIGTERM or SIGINT.  Stopping leaves every network and
@@ -37,7 +37,7 @@ static void on_signal(int sig)
 static void usage(void)
 {
 	printf(
-		"usage: alcatraz-plugin [--socket PATH] [--state-dir DIR]\n"
+		"usage: alcatraz-plugin [--socket PATH] [--state-dir DIR] [--docker-host URL | --no-labels]\n"
 		"\n"
 		"Docker network plugin: `docker network create -d NAME` makes a network whose\n"
 		"containers are isolated from the LAN, the host and each other.\n"
@@ -46,6 +46,11 @@ static void usage(void)
 		"                    NAME is its base name without .sock\n"
 		"  --state-dir DIR   where networks and endpoints are recorded\n"
 		"                    (default " DEFAULT_STATE ")\n"
+		"  --docker-host URL the Engine API, read for containers' alcatraz.network.*\n"
+		"                    labels (default " PL_DEFAULT_DOCKER_HOST "); until\n"
+		"                    they are read, a new endpoint passes nothing but DNS\n"
+		"  --no-labels       no labels: endpoints get their settings at once\n"
+		"                    (file, -o of the network, --driver-opt)\n"
 		"  --help            this text\n"
 		"\n"
 		"Started by systemd with LISTEN_FDS, it serves the socket passed as fd 3.\n"
@@ -176,9 +181,10 @@ static void check_settings(void)
 	az_settings_free(&s);
 }
 
-static int serve(const char *socket_path, const char *state_dir)
+static int serve(const char *socket_path, const char *state_dir, const char *docker_host)
 {
 	static struct pl_driver d;
+	struct pl_events *events = NULL;
 	az_error err = { 0 };
 	bool own_socket = false;
 	int fd, rc = 1;
@@ -190,6 +196,14 @@ static int serve(const char *socket_path, const char *state_dir)
 	az_log(LOG_INFO, NULL, "restored %zu network%s and %zu endpoint%s from %s", d.n_net,
 	       d.n_net == 1 ? "" : "s", d.n_ep, d.n_ep == 1 ? "" : "s", state_dir);
 	check_settings();
+	/* Before the first call: Join must know whether to hold. */
+	d.labels = docker_host != NULL;
+	if (!d.labels)
+		pl_labels_release_held(&d);
+	else if (pl_events_start(&d, docker_host, &events, &err) < 0) {
+		az_log(LOG_ERR, NULL, "%s", err.msg);
+		goto out;
+	}
 	fd = activated_socket(&err);
 	if (fd == -2) {
 		fd = listen_unix(socket_path, &err);
@@ -210,6 +224,7 @@ static int serve(const char *socket_path, const char *state_dir)
 	az_log(LOG_INFO, NULL, "stopped; %zu network%s and %zu endpoint%s stay in place", d.n_net,
 	       d.n_net == 1 ? "" : "s", d.n_ep, d.n_ep == 1 ? "" : "s");
 out:
+	pl_events_stop(events);
 	pl_driver_free(&d);
 	return rc;
 }
@@ -219,10 +234,14 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
+		{ "docker-host", required_argument, NULL, 'H' },
+		{ "no-labels", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *socket_path = DEFAULT_SOCKET, *state_dir = DEFAULT_STATE;
+	const char *docker_host = PL_DEFAULT_DOCKER_HOST;
+	bool no_labels = false, host_given = false;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int c;
 
@@ -233,6 +252,13 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			state_dir = optarg;
+			break;
+		case 'H':
+			docker_host = optarg;
+			host_given = true;
+			break;
+		case 'L':
+			no_labels = true;
 			break;
 		case 'h':
 			usage();
@@ -250,10 +276,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "alcatraz-plugin: --socket and --state-dir need absolute paths\n");
 		return 2;
 	}
+	if (no_labels && host_given) {
+		fprintf(stderr, "alcatraz-plugin: --docker-host and --no-labels exclude each other\n");
+		return 2;
+	}
+	if (strncmp(docker_host, "unix:///", 8)) {
+		fprintf(stderr, "alcatraz-plugin: --docker-host \"%.200s\": only unix:///PATH is "
+			"supported\n", docker_host);
+		return 2;
+	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	drop_capabilities();
-	return serve(socket_path, state_dir);
+	return serve(socket_path, state_dir, no_labels ? NULL : docker_host);
 }

@@ -955,6 +955,7 @@ static void build_target(const struct pl_network *n, const struct pl_endpoint *e
 		t->gw6 = n->gw6[0].addr;
 	}
 	docker_resolvers(n, t);
+	t->hold = e->hold;
 }
 
 /* Is endpoint id attached already? */
@@ -982,7 +983,7 @@ static int rules_apply(const struct pl_network *n, const struct pl_endpoint *e,
 	int r = -1;
 	if (check_network(n, err) < 0 || check_endpoint(e, err) < 0)
 		return -1;
-	if (!p->enabled) {
+	if (!p->enabled && !e->hold) {
 		if (az_detach(e->id, &removed, err) < 0)
 			return az_err_prefix(err, "endpoint %.12s", e->id);
 		if (removed)

@@ -12,10 +12,15 @@
  *   netops.c   the real pl_ops: bridge + veth with libnl-route-3, NAT and
  *              forwarding, rules via rules/ (az_attach / az_detach)
  *   main.c     options, socket activation, capabilities, signals
+ *   engine.c   a client of the Docker Engine API on its Unix socket (libcurl)
+ *   events.c   the label route: a thread watching Docker's network connect
+ *              events reads each container's alcatraz.network.* labels and
+ *              releases its endpoint, held since Join, with its own settings
  *
  * Locking: one mutex (struct pl_driver.lock) around every call that changes
  * state; calls for different containers are served concurrently by the HTTP
  * layer but serialized here, each one short (no Engine API call, no DNS).
+ * The events thread takes it the same way: never across an Engine API call.
  */
 #ifndef ALCATRAZ_PLUGIN_H
 #define ALCATRAZ_PLUGIN_H
@@ -58,6 +63,9 @@ struct pl_endpoint {
 	struct az_kv *opts;
 	char container_id[PL_ID_LEN + 1];	/* learnt from the Engine API, "" until then */
 	bool joined;
+	/* Not stored: the rules go in held (target.hold: nothing but DNS)
+	 * until events.c has applied the container's labels. */
+	bool hold;
 	bool has_mac;			/* Docker asked for this MAC (docker run --mac-address) */
 	uint8_t mac[6];			/* for the container end */
 };
@@ -88,6 +96,9 @@ struct pl_driver {
 	struct pl_network *nets;
 	size_t n_ep, cap_ep;
 	struct pl_endpoint *eps;
+	/* The label route is on: Join holds each endpoint (and forgets the
+	 * container id) until events.c applies its container's labels. */
+	bool labels;
 };
 
 /* driver.c */
@@ -125,6 +136,13 @@ struct pl_endpoint *pl_driver_endpoint(struct pl_driver *d, const char *id);
  * then on, and *n / *e must not be freed by the caller on success. */
 int pl_driver_add_network(struct pl_driver *d, const struct pl_network *n, az_error *err);
 int pl_driver_add_endpoint(struct pl_driver *d, const struct pl_endpoint *e, az_error *err);
+/* The settings of an endpoint, pure: file defaults (s) < network options <
+ * container labels < endpoint driver options, under s->annotations (each
+ * key is also judged alone, so that a refusal names it).  labels may be
+ * NULL. */
+int pl_policy_resolve(const struct az_settings *s, const struct pl_network *n,
+		      const struct az_kv *labels, size_t nl, const struct az_kv *eo, size_t ne,
+		      struct az_policy *out, az_error *err);
 
 /* store.c */
 int pl_store_load(struct pl_driver *d, az_error *err);
@@ -135,6 +153,86 @@ int pl_store_delete_endpoint(const struct pl_driver *d, const char *id, az_error
 
 /* netops.c */
 extern const struct pl_ops pl_netops;
+
+/* engine.c: the Docker Engine API on a Unix socket.  One client per thread;
+ * every transfer is bounded in time and size, and ends early once
+ * pl_engine_interrupt is called (from any thread). */
+#define PL_DEFAULT_DOCKER_HOST "unix:///var/run/docker.sock"
+struct pl_engine;
+typedef void pl_line_fn(const char *line, size_t len, void *arg);
+/* host: "unix:///PATH" (the only kind: the API is root's, never on TCP). */
+int pl_engine_new(const char *host, struct pl_engine **out, az_error *err);
+void pl_engine_free(struct pl_engine *e);
+const char *pl_engine_host(const struct pl_engine *e);
+void pl_engine_interrupt(struct pl_engine *e);
+bool pl_engine_interrupted(const struct pl_engine *e);
+/* GET path (query already escaped): the body of a 200 reply, at most max
+ * bytes, NUL-terminated, in *body (free it). */
+int pl_engine_get(struct pl_engine *e, const char *path, size_t max, char **body, size_t *len,
+		  az_error *err);
+/* A long GET whose reply is JSON lines (/events): one at a time.  run waits
+ * up to timeout_ms for data, then hands each complete line to fn; it
+ * returns 1 while the stream is open, 0 once it ended (err says how); *up
+ * becomes true when Docker has answered 200. */
+int pl_engine_stream_open(struct pl_engine *e, const char *path, pl_line_fn *fn, void *arg,
+			  az_error *err);
+int pl_engine_stream_run(struct pl_engine *e, int timeout_ms, bool *up, az_error *err);
+void pl_engine_stream_close(struct pl_engine *e);
+/* Sleep up to ms, or until interrupted. */
+void pl_engine_sleep(struct pl_engine *e, int ms);
+/* "%XX" for every byte but RFC 3986's unreserved ones; NULL: out of memory. */
+char *pl_url_escape(const char *s);
+
+/* events.c: the label route.  Docker never sends labels to a driver, and
+ * asking the Engine API from inside a driver call deadlocks (the container
+ * is locked while it starts): a thread of its own watches the "connect"
+ * events of networks, reads the container's labels with GET
+ * /containers/json (never inspect), and releases the endpoint held since
+ * Join with the container's own settings. */
+struct pl_event {
+	char network_id[PL_ID_LEN + 1];		/* Actor.ID */
+	char container_id[PL_ID_LEN + 1];	/* Actor.Attributes.container */
+};
+/* One line of GET /events: 1 and *ev for a network "connect", 0 for any
+ * other event (or a blank line), -1 with *err when it is not an event. */
+int pl_event_parse(const char *line, size_t len, struct pl_event *ev, az_error *err);
+
+struct pl_ctr_net {
+	char network_id[PL_ID_LEN + 1];
+	char endpoint_id[PL_ID_LEN + 1];	/* "" until Docker has recorded it */
+};
+/* One container of GET /containers/json. */
+struct pl_container {
+	char id[PL_ID_LEN + 1];
+	char name[65];			/* without the "/"; "" when unfit to print */
+	bool stopped;			/* State exited, dead or removing: no endpoint to come */
+	size_t n_nets;
+	struct pl_ctr_net *nets;
+	size_t n_labels;		/* its alcatraz.network* labels, owned */
+	struct az_kv *labels;
+	bool labels_bad;		/* a label is wrong: labels_err says which and why */
+	az_error labels_err;
+};
+/* A /containers/json reply.  A container without a valid Id is skipped;
+ * wrong label types or values are recorded in the container (labels_bad),
+ * not an error of the whole reply. */
+int pl_containers_parse(const char *body, size_t len, struct pl_container **out, size_t *n,
+			az_error *err);
+void pl_containers_free(struct pl_container *v, size_t n);
+/* Release endpoint endpoint_id (on network_id) of container c with c's
+ * labels: resolve, then rules_apply with hold off (a swap in one
+ * transaction).  Takes d->lock.  1: applied; 0: nothing to do (unknown, not
+ * joined, another network, or done already); -1: refused, the endpoint
+ * stays held, *err names the container, the label and the reason. */
+int pl_labels_apply(struct pl_driver *d, const char *network_id, const char *endpoint_id,
+		    const struct pl_container *c, az_error *err);
+/* --no-labels: release endpoints a previous run left held, with the
+ * settings they would get at Join. */
+void pl_labels_release_held(struct pl_driver *d);
+struct pl_events;
+/* Start the thread (d->labels must be set); it retries Docker forever. */
+int pl_events_start(struct pl_driver *d, const char *host, struct pl_events **out, az_error *err);
+void pl_events_stop(struct pl_events *ev);
 
 /* http.c: serve until *stop; listen_fd is a bound, listening Unix socket. */
 int pl_http_serve(struct pl_driver *d, int listen_fd, volatile int *stop, az_error *err);
