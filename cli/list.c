@@ -77,7 +77,10 @@ static int add_row(struct cli_table *t, const struct az_attachment *a, const str
 	az_policy_format(&a->policy, &settings);
 	format_counter(cli_refused_sum(&l->host, a->target.id), host);
 	format_counter(cli_netns_refused(a), ns);
-	const char *row[NCOLS] = { members.data, a->alive ? "alive" : "gone", a->target.netns_path,
+	/* held: a Docker endpoint whose container's labels are not applied yet
+	 * (only DNS passes) */
+	const char *state = !a->alive ? "gone" : a->target.hold ? "held" : "alive";
+	const char *row[NCOLS] = { members.data, state, a->target.netns_path,
 				   ifs.data, host, ns, settings.data };
 	return cli_table_add(t, row);
 }
@@ -172,6 +175,7 @@ static cJSON *attachment_json(const struct az_attachment *a, const struct listin
 		cJSON_AddItemToArray(m, cJSON_CreateString(a->members[i]));
 	cJSON_AddStringToObject(o, "key", a->key);
 	cJSON_AddBoolToObject(o, "alive", a->alive);
+	cJSON_AddBoolToObject(o, "held", a->target.hold);
 	cJSON_AddStringToObject(o, "netns", a->target.netns_path);
 	cJSON_AddItemToObject(o, "interfaces", ifaces_json(&a->target));
 	if (a->target.has_gw4)
