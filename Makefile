@@ -145,6 +145,38 @@ uninstall:
 		rm -f $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json; rmdir $(DESTDIR)$(SYSCONFDIR)/alcatraz 2>/dev/null || true; \
 	else echo "keeping $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json (edited)"; fi
 
+# --- Docker network plugin: systemd units, managed (v2) plugin ---------------
+# install/uninstall also handle alcatraz-plugin and its two systemd units
+# (its man page goes with MANPAGES above).  plugin-package builds
+# $(B)/docker-plugin, the directory `docker plugin create` takes (config.json
+# + a rootfs from our binary and the libraries ldd lists for it);
+# docker-plugin creates the managed plugin $(PLUGIN_NAME) from it.  The docker
+# client honours DOCKER_HOST; DOCKER='docker -H unix:///PATH' works too.
+PLUGIN_NAME ?= alcatraz
+DOCKER ?= docker
+PLUGIN_PKG ?= $(B)/docker-plugin
+PLUGIN_UNITS := alcatraz-plugin.service alcatraz-plugin.socket
+
+.PHONY: install-plugin uninstall-plugin plugin-package docker-plugin
+install: install-plugin
+uninstall: uninstall-plugin
+
+install-plugin: $(B)/alcatraz-plugin
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 0755 $(B)/alcatraz-plugin $(DESTDIR)$(BINDIR)/alcatraz-plugin
+	for u in $(PLUGIN_UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|' packaging/systemd/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
+
+uninstall-plugin:
+	rm -f $(PLUGIN_UNITS:%=$(DESTDIR)$(SYSTEMDUNITDIR)/%) $(DESTDIR)$(BINDIR)/alcatraz-plugin
+
+plugin-package: $(B)/alcatraz-plugin packaging/docker-plugin/config.json packaging/docker-plugin/mkrootfs.sh
+	packaging/docker-plugin/mkrootfs.sh $(B)/alcatraz-plugin packaging/docker-plugin/config.json $(PLUGIN_PKG)
+
+docker-plugin: plugin-package
+	$(DOCKER) plugin create $(PLUGIN_NAME) $(PLUGIN_PKG)
+
 clean:
 	rm -rf $(B)
 
