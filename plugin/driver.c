@@ -389,15 +389,6 @@ static void remove_endpoint(struct pl_driver *d, struct pl_endpoint *e)
 	*e = d->eps[--d->n_ep];
 }
 
-static size_t endpoints_on(const struct pl_driver *d, const char *network_id)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < d->n_ep; i++)
-		k += !strcmp(d->eps[i].network_id, network_id);
-	return k;
-}
-
 /* ---- request fields ---- */
 
 static const cJSON *field(const cJSON *o, const char *name)
@@ -796,6 +787,48 @@ fail:
 	return -1;
 }
 
+/* Rules, veth, record and table entry of e; each step idempotent. */
+static int remove_endpoint_fully(struct pl_driver *d, struct pl_endpoint *e, az_error *err)
+{
+	/* Leave may have failed or never come (dockerd shutting down). */
+	if (e->joined && d->ops->rules_remove(e, err) < 0)
+		return az_err_prefix(err, "removing the rules of endpoint %.12s", e->id);
+	if (d->ops->endpoint_delete(e, err) < 0)
+		return az_err_prefix(err, "removing veth %s", e->host_if);
+	if (pl_store_delete_endpoint(d, e->id, err) < 0)
+		return -1;
+	az_log(LOG_INFO, e->id, "endpoint removed (%s)", e->host_if);
+	remove_endpoint(d, e);
+	return 0;
+}
+
+int pl_driver_collect_orphans(struct pl_driver *d, bool (*host_if_exists)(const char *name),
+			      size_t *removed)
+{
+	az_error err;
+	*removed = 0;
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = d->n_ep; i-- > 0;) {
+		struct pl_endpoint *e = &d->eps[i];
+		if (host_if_exists(e->host_if))
+			continue;
+		az_log(LOG_WARNING, e->id,
+		       "endpoint %s is gone (dockerd killed or the host rebooted): removing its rules and record",
+		       e->host_if);
+		if (remove_endpoint_fully(d, e, &err) < 0)
+			az_log(LOG_ERR, NULL, "%s", err.msg);
+		else
+			(*removed)++;
+	}
+	/* Re-make what a stored network needs (bridge, NAT, forwarding): after
+	 * a reboot none of it exists; otherwise this changes nothing. */
+	for (size_t i = 0; i < d->n_net; i++)
+		if (d->ops->network_create(&d->nets[i], &err) < 0)
+			az_log(LOG_ERR, d->nets[i].id, "repairing network %s: %s", d->nets[i].bridge, err.msg);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
 static int h_delete_network(struct pl_driver *d, const cJSON *req, cJSON *reply, az_error *err)
 {
 	char id[PL_ID_LEN + 1];
@@ -806,10 +839,17 @@ static int h_delete_network(struct pl_driver *d, const cJSON *req, cJSON *reply,
 	struct pl_network *n = pl_driver_network(d, id);
 	if (!n)
 		return 0;	/* already gone: deletes are idempotent */
-	size_t k = endpoints_on(d, id);
-	if (k)
-		return az_err(err, EBUSY, "network %.12s still has %zu endpoint%s", id, k,
-			      k == 1 ? "" : "s");
+	/* Docker itself refuses to remove a network with endpoints, so any
+	 * left here are orphans (dockerd was killed and dropped them without a
+	 * call): remove them, or their bridge, NAT and rules would stay. */
+	for (size_t i = d->n_ep; i-- > 0;) {
+		struct pl_endpoint *e = &d->eps[i];
+		if (strcmp(e->network_id, id))
+			continue;
+		az_log(LOG_WARNING, e->id, "removing orphaned endpoint %s with its network", e->host_if);
+		if (remove_endpoint_fully(d, e, err) < 0)
+			return az_err_prefix(err, "network %.12s", id);
+	}
 	if (d->ops->network_delete(n, err) < 0)
 		return az_err_prefix(err, "removing bridge %s", n->bridge);
 	if (pl_store_delete_network(d, id, err) < 0)
@@ -977,16 +1017,7 @@ static int h_delete_endpoint(struct pl_driver *d, const cJSON *req, cJSON *reply
 		return -1;
 	if (!e)
 		return 0;
-	/* Leave may have failed or never come (dockerd shutting down). */
-	if (e->joined && d->ops->rules_remove(e, err) < 0)
-		return az_err_prefix(err, "removing the rules of endpoint %.12s", e->id);
-	if (d->ops->endpoint_delete(e, err) < 0)
-		return az_err_prefix(err, "removing veth %s", e->host_if);
-	if (pl_store_delete_endpoint(d, e->id, err) < 0)
-		return -1;
-	az_log(LOG_INFO, e->id, "endpoint removed (%s)", e->host_if);
-	remove_endpoint(d, e);
-	return 0;
+	return remove_endpoint_fully(d, e, err);
 }
 
 static int join_reply(const struct pl_network *n, const struct pl_endpoint *e, cJSON *reply,

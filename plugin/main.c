@@ -10,6 +10,7 @@
 #include "plugin/plugin.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -181,6 +182,11 @@ static void check_settings(void)
 	az_settings_free(&s);
 }
 
+static bool host_if_exists(const char *name)
+{
+	return if_nametoindex(name) != 0;
+}
+
 static int serve(const char *socket_path, const char *state_dir, const char *docker_host)
 {
 	static struct pl_driver d;
@@ -195,6 +201,11 @@ static int serve(const char *socket_path, const char *state_dir, const char *doc
 	}
 	az_log(LOG_INFO, NULL, "restored %zu network%s and %zu endpoint%s from %s", d.n_net,
 	       d.n_net == 1 ? "" : "s", d.n_ep, d.n_ep == 1 ? "" : "s", state_dir);
+	size_t orphans;
+	pl_driver_collect_orphans(&d, host_if_exists, &orphans);
+	if (orphans)
+		az_log(LOG_WARNING, NULL, "removed %zu orphaned endpoint%s", orphans,
+		       orphans == 1 ? "" : "s");
 	check_settings();
 	/* Before the first call: Join must know whether to hold. */
 	d.labels = docker_host != NULL;
