@@ -99,6 +99,11 @@ check: deps-quiet all $(B)/unit-tests
 deps-quiet:
 	@packaging/deps.sh --if-missing build test
 
+# Timings, never a pass/fail test (issue 4): tests/bench/run.sh --help
+bench: deps-quiet all
+	@packaging/deps.sh --if-missing bench
+	@tests/bench/run.sh
+
 demo: deps-quiet all
 	@tests/demo.sh
 

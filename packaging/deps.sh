@@ -12,6 +12,7 @@ test="iproute2 busybox-static socat redsocks microsocks libc6-dev curl systemd b
 e2e="podman runc netavark aardvark-dns iptables catatonit uidmap"
 docker="docker.io"
 plugin="libmicrohttpd-dev libcurl4-openssl-dev"
+bench="iperf3 hyperfine gnuplot-nox jq strace"
 
 want=""
 for g in "$@"; do
@@ -21,7 +22,8 @@ for g in "$@"; do
 	e2e) want="$want $e2e" ;;
 	docker) want="$want $docker" ;;
 	plugin) want="$want $plugin" ;;
-	*) echo "deps.sh: unknown group '$g' (build test e2e docker plugin)" >&2; exit 2 ;;
+	bench) want="$want $bench" ;;
+	*) echo "deps.sh: unknown group '$g' (build test e2e docker plugin bench)" >&2; exit 2 ;;
 	esac
 done
 

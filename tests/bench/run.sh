@@ -3,7 +3,11 @@
 # grow, ours against the anchor's layout, in the sealed topology of
 # tests/lib/topo.sh.  A timing, not a test: it never fails on a number.
 #
-#   tests/bench/run.sh [--smoke] [--out DIR] [--sizes "0 100 1000"] [--runs N]
+#   tests/bench/run.sh [--smoke] [--control-only] [--out DIR] [--sizes "0 100 1000"] [--runs N]
+#
+# --control-only: only our control path (apply/remove times, phases,
+# syscall profile) — the quick loop while optimizing the hook; its results go
+# to build/bench-control unless --out says otherwise.
 #
 # For each N (other containers attached — real netns, veth, init process,
 # bundle; attached through build/alcatraz-hook exactly as a runtime calls it):
@@ -35,12 +39,14 @@ set -u
 BENCH_T0=${EPOCHREALTIME/[.,]/}
 BENCH_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 SMOKE=0
+CONTROL_ONLY=0
 OUT=
 SIZES=
 RUNS=
 while (($#)); do
 	case $1 in
 	--smoke) SMOKE=1 ;;
+	--control-only) CONTROL_ONLY=1 ;;
 	--out) OUT=$2; shift ;;
 	--sizes) SIZES=$2; shift ;;
 	--runs) RUNS=$2; shift ;;
@@ -69,12 +75,13 @@ else
 	SIZES=${SIZES:-0 100 1000}
 	RUNS=${RUNS:-200}
 	WARMUP=3
-	DATA_SECONDS=${BENCH_DATA_SECONDS:-2}
-	DATA_REPS=${BENCH_DATA_REPS:-3}
+	DATA_SECONDS=${BENCH_DATA_SECONDS:-1}
+	DATA_REPS=${BENCH_DATA_REPS:-5}
 	PODMAN_RUNS=${BENCH_PODMAN_RUNS:-30}
 	LIMIT=${BENCH_LIMIT:-600}
 	OUT=${OUT:-$AZ_BUILD/bench}
 fi
+((CONTROL_ONLY)) && [[ $OUT == "$AZ_BUILD/bench" ]] && OUT=$AZ_BUILD/bench-control
 read -r -a NS_LIST <<<"$SIZES"
 for n in "${NS_LIST[@]}"; do
 	[[ $n =~ ^[0-9]+$ ]] && ((n <= 2000)) || { echo "run.sh: bad size '$n' (0..2000)" >&2; exit 2; }
@@ -99,11 +106,16 @@ fi
 # The whole run is bounded: past LIMIT the script is told to stop (its
 # cleanup runs).  Every step inside is bounded too (hyperfine --runs,
 # iperf3 -t, azcps --seconds, timeouts around the tools).
+t_cleanup_push bench_fg_stop
+# (The watchdog's own sleep is ended with it: nothing outlives the run.)
 (
-	sleep "$LIMIT"
-	echo "bench: over the time limit of ${LIMIT}s, stopping" >&2
+	trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+	sleep "$LIMIT" >/dev/null 2>&1 &
+	sp=$!
+	wait "$sp" || exit 0
+	echo "bench: over the time limit of ${LIMIT}s, stopping (everything made is removed)" >&2
 	kill -TERM $$
-) </dev/null >/dev/null 2>&1 &
+) </dev/null >/dev/null &
 az_pid_track $!
 
 elapsed_s() { echo $(((${EPOCHREALTIME/[.,]/} - BENCH_T0) / 1000000)); }
@@ -142,6 +154,48 @@ PROBE_NS=${AZ_CTR_NS[probe]}
 PROBE_IP=${AZ_CTR_IP4[probe]}
 # a wide port range: tens of thousands of connections in a few seconds
 ip netns exec "$PROBE_NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+# Every rule with a `ct` expression that makes a netns start using conntrack
+# walks the whole conntrack table (nf_ct_netns_get → nf_ct_iterate_cleanup),
+# and the hook recreates the container's table on every apply: apply time
+# depends on how many conntrack entries exist.  The data path leaves tens of
+# thousands (TIME_WAIT: 120 s), so before each control measurement the bench
+# empties the conntrack tables of its own netns (ct_settle: `conntrack -F`,
+# or, without conntrack-tools, 1 s timeouts and a bounded wait), and it
+# measures that dependence once on purpose (detail.control.conntrack_sensitivity).
+ct_count() { # conntrack entries in the probe and the sim-host
+	local ns n t=0
+	for ns in "$PROBE_NS" "$AZ_NS_HOST"; do
+		n=$(ip netns exec "$ns" cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null)
+		t=$((t + ${n:-0}))
+	done
+	echo "$t"
+}
+modprobe nf_conntrack 2>/dev/null
+if command -v conntrack >/dev/null 2>&1; then
+	CT_FLUSH=1
+	ct_settle() {
+		local ns
+		for ns in "$PROBE_NS" "$AZ_NS_HOST"; do
+			ip netns exec "$ns" conntrack -F >/dev/null 2>&1
+		done
+		return 0
+	}
+else
+	CT_FLUSH=0
+	for ns in "$PROBE_NS" "$AZ_NS_HOST"; do
+		for k in tcp_timeout_time_wait udp_timeout udp_timeout_stream; do
+			ip netns exec "$ns" sysctl -qw "net.netfilter.nf_conntrack_$k=1" 2>/dev/null
+		done
+	done
+	ct_settle() {
+		local i
+		for ((i = 0; i < 50; i++)); do
+			(($(ct_count) <= 20)) && return 0
+			sleep 0.1
+		done
+		return 0
+	}
+fi
 _fakert_init probe && _fakert_write_config probe || { echo "run.sh: probe bundle failed" >&2; exit 1; }
 _fakert_state probe creating 1 alcatraz.network=on "alcatraz.network.lan-access=$BENCH_LAN_ACCESS" >"$W/probe-create.json"
 _fakert_state probe stopped 0 alcatraz.network=on "alcatraz.network.lan-access=$BENCH_LAN_ACCESS" >"$W/probe-stop.json"
@@ -170,15 +224,18 @@ wait_for 5 ip netns exec "$PROBE_NS" "$AZCPS" run "$AZ_WAN4" 5202 --seconds 0.05
 
 # ---------------------------------------------------------------- measurements
 
-# control_measure TAG APPLY REMOVE [PHASES] — hyperfine in the sim-host:
-# apply timed with remove as preparation, then remove with apply as
+# control_measure TAG APPLY REMOVE [PHASES] [RUNS] — hyperfine in the
+# sim-host: apply timed with remove as preparation, then remove with apply as
 # preparation.  Sets R[TAG.apply_p50|apply_p99|remove_p50|remove_p99]; on
-# failure they stay null and R[TAG.error] says why.
+# failure they stay null and ERR[TAG] says why.
 control_measure() {
-	local tag=$1 apply=$2 remove=$3 phases=${4:-} json=$W/$1.hyperfine.json
+	local tag=$1 apply=$2 remove=$3 phases=${4:-} runs=${5:-$RUNS} json=$W/$1.hyperfine.json
 	local ap=$apply
 	[[ -n $phases ]] && ap="ALCATRAZ_TIMING=1 $apply 2>>$phases"
-	if ! in_host timeout $((LIMIT)) hyperfine --runs "$RUNS" --warmup "$WARMUP" --style none \
+	local warm=$WARMUP
+	((runs < RUNS && warm > 1)) && warm=1
+	R[$tag.runs]=$runs
+	if ! bench_fg nsenter --net="/run/netns/$AZ_NS_HOST" hyperfine --runs "$runs" --warmup "$warm" --style none \
 		--export-json "$json" \
 		--prepare "$remove >/dev/null 2>&1; true" "$ap" \
 		--prepare "$apply" "$remove" >"$W/$tag.hyperfine.log" 2>&1; then
@@ -198,6 +255,22 @@ control_measure() {
 }
 declare -A ERR=()
 
+# runs_within SECONDS APPLY REMOVE — how many control runs fit in SECONDS
+# (each run is an apply and a remove, each with its preparation: 2 pairs),
+# between BENCH_MIN_RUNS (10) and RUNS.  For the anchor's layout, whose
+# every `nft` lists the whole ruleset: ~0.6 s per command at N=1000.
+runs_within() {
+	local t0 t1
+	in_host sh -c "$3" >/dev/null 2>&1
+	t0=${EPOCHREALTIME/[.,]/}
+	in_host sh -c "$2" >/dev/null 2>&1
+	in_host sh -c "$3" >/dev/null 2>&1
+	t1=${EPOCHREALTIME/[.,]/}
+	awk -v b="$1" -v pair="$(( (t1 - t0) ))" -v lo="${BENCH_MIN_RUNS:-10}" -v hi="$RUNS" 'BEGIN {
+		n = int(b * 1e6 / (2 * (pair > 0 ? pair : 1)))
+		if (n < lo) n = lo; if (n > hi) n = hi; print n }'
+}
+
 # phases_median FILE — "phase=median_ms ..." from ALCATRAZ_TIMING lines.
 phases_median() {
 	local f=$1 p out=""
@@ -209,27 +282,31 @@ phases_median() {
 }
 
 # data_measure TAG — DATA_REPS rounds of UDP then TCP from the probe to the
-# internet server; medians into R[TAG.pps], R[TAG.pps_sent], R[TAG.cps].
+# internet server.  R[TAG.pps|pps_sent|cps] are the best round (the capacity
+# of the path: on a shared machine, other work only ever lowers a round),
+# R[TAG.*_median] the medians.
 data_measure() {
 	local tag=$1 r j
 	: >"$W/$tag.pps" && : >"$W/$tag.pps_sent" && : >"$W/$tag.cps"
 	for ((r = 0; r < DATA_REPS; r++)); do
 		j=$W/$tag.udp.$r.json
-		if timeout $((DATA_SECONDS + 15)) ip netns exec "$PROBE_NS" taskset -c 0 iperf3 -c "$AZ_WAN4" -p 5201 -u -b 0 \
+		if bench_fg timeout $((DATA_SECONDS + 15)) ip netns exec "$PROBE_NS" taskset -c 0 iperf3 -c "$AZ_WAN4" -p 5201 -u -b 0 \
 			-l 64 -t "$DATA_SECONDS" -J >"$j" 2>/dev/null; then
 			jq -r '.end.sum_received | .bytes / 64 / .seconds' "$j" >>"$W/$tag.pps"
 			jq -r '.end.sum_sent | .packets / .seconds' "$j" >>"$W/$tag.pps_sent"
 		else
 			note "$tag: iperf3 round $r failed: $(jq -r '.error? // empty' "$j" 2>/dev/null)"
 		fi
-		timeout $((DATA_SECONDS + 15)) ip netns exec "$PROBE_NS" taskset -c 0 "$AZCPS" run "$AZ_WAN4" 5202 \
+		bench_fg timeout $((DATA_SECONDS + 15)) ip netns exec "$PROBE_NS" taskset -c 0 "$AZCPS" run "$AZ_WAN4" 5202 \
 			--seconds "$DATA_SECONDS" --procs 2 >"$W/$tag.cps.$r" 2>&1 &&
 			sed -n 's/^cps=\([0-9.]*\) .*/\1/p' "$W/$tag.cps.$r" >>"$W/$tag.cps" ||
 			note "$tag: connection round $r failed: $(tail -n1 "$W/$tag.cps.$r")"
 	done
-	R[$tag.pps]=$(bench_median "$W/$tag.pps")
-	R[$tag.pps_sent]=$(bench_median "$W/$tag.pps_sent")
-	R[$tag.cps]=$(bench_median "$W/$tag.cps")
+	local k
+	for k in pps pps_sent cps; do
+		R[$tag.$k]=$(bench_pct "$W/$tag.$k" 100)
+		R[$tag.${k}_median]=$(bench_median "$W/$tag.$k")
+	done
 }
 
 # syscall_profile TAG CMD — one run of CMD (in the sim-host) under strace:
@@ -258,78 +335,21 @@ syscall_profile() {
 		END { printf "%d %d %d %.1f %d\n", nf, rt, opens, slow * 1000, nslow }' "$st".*)
 }
 
-# ---------------------------------------------------------------- phase 0: no rules
+# ---------------------------------------------------------------- phase 0: podman
+# First, while no other container is attached: the start of one container,
+# with the hook (its default policy) and without, nothing else varying.
 
-bench_log "data path with no rules at all (reference)"
-data_measure none
-
-# ---------------------------------------------------------------- phase 1: ours
-
-OURS_FAILED_AT=
-for n in "${NS_LIST[@]}"; do
-	if [[ -n $OURS_FAILED_AT ]]; then
-		ERR[ours$n]="not measured: attaching background containers failed at $OURS_FAILED_AT"
-		continue
-	fi
-	bench_log "ours: attaching background containers up to N=$n through the hook"
-	t=$(bench_now_ms)
-	if ! bench_bg_attach "$n" 2>"$W/attach.$n.err"; then
-		OURS_FAILED_AT="N=$n ($(grep -c . <"$W/attach.$n.err") hook refusal(s); first: $(head -n1 "$W/attach.$n.err"))"
-		ERR[ours$n]="hook failed while attaching the background containers: $(head -n1 "$W/attach.$n.err")"
-		R[ours$n.attached]=$(find "$ALCATRAZ_STATE_DIR/netns" -name '*.json' 2>/dev/null | wc -l)
-		note "ours N=$n: $(head -n1 "$W/attach.$n.err") — ${R[ours$n.attached]} attached"
-		continue
-	fi
-	R[ours$n.attached]=$(find "$ALCATRAZ_STATE_DIR/netns" -name '*.json' 2>/dev/null | wc -l)
-	R[ours$n.attach_s]=$(awk -v a="$t" -v b="$(bench_now_ms)" 'BEGIN {printf "%.1f", (b - a) / 1000}')
-	R[ours$n.host_addrs]=$(in_host ip -o addr show | wc -l)
-	bench_log "ours N=$n: control path ($RUNS runs)"
-	: >"$W/ours$n.phases"
-	control_measure "ours$n" "$HOOK_APPLY" "$HOOK_REMOVE" "$W/ours$n.phases" &&
-		R[ours$n.phases]=$(phases_median "$W/ours$n.phases")
-	syscall_profile "ours$n.prof_apply" "$HOOK_APPLY"
-	syscall_profile "ours$n.prof_remove" "$HOOK_REMOVE"
-	bench_log "ours N=$n: data path"
-	if in_host sh -c "$HOOK_APPLY" 2>"$W/ours$n.data.err"; then
-		data_measure "ours$n"
-		in_host sh -c "$HOOK_REMOVE" >/dev/null 2>&1
-	else
-		note "ours N=$n: data path not measured: $(cat "$W/ours$n.data.err")"
-	fi
-done
-bench_log "ours: removing every rule the hook applied"
-_bench_bg_detach_all
-
-# ---------------------------------------------------------------- phase 2: the anchor
-
-for n in "${NS_LIST[@]}"; do
-	bench_log "anchor: loading per-container tables up to N=$n (nft -f each)"
-	t=$(bench_now_ms)
-	if ! bench_anchor_attach "$n" 2>"$W/anchor.$n.err"; then
-		ERR[anchor$n]="loading the anchor's tables failed: $(head -n1 "$W/anchor.$n.err")"
-		note "anchor N=$n: ${ERR[anchor$n]}"
-		break
-	fi
-	R[anchor$n.attach_s]=$(awk -v a="$t" -v b="$(bench_now_ms)" 'BEGIN {printf "%.1f", (b - a) / 1000}')
-	bench_log "anchor N=$n: control path ($RUNS runs)"
-	control_measure "anchor$n" "$ANCHOR_APPLY" "$ANCHOR_REMOVE"
-	syscall_profile "anchor$n.prof_apply" "$ANCHOR_APPLY"
-	in_host sh -c "$ANCHOR_REMOVE" >/dev/null 2>&1
-	bench_log "anchor N=$n: data path"
-	if in_host sh -c "$ANCHOR_APPLY" 2>"$W/anchor$n.data.err"; then
-		data_measure "anchor$n"
-		in_host sh -c "$ANCHOR_REMOVE" >/dev/null 2>&1
-	else
-		note "anchor N=$n: data path not measured: $(cat "$W/anchor$n.data.err")"
-	fi
-done
-_bench_anchor_clear
-bench_log "removing the background containers"
-_bench_cleanup_bg
-
-# ---------------------------------------------------------------- phase 3: podman
+# The no-rules reference: half its rounds before Podman, half after.
+DATA_REPS_ALL=$DATA_REPS
+if ((!CONTROL_ONLY)); then
+	bench_log "data path with no rules at all (reference, first half)"
+	DATA_REPS=$(((DATA_REPS_ALL + 1) / 2))
+	data_measure none_a
+	DATA_REPS=$DATA_REPS_ALL
+fi
 
 PODMAN_WHY=$(podman_missing)
+((CONTROL_ONLY)) && PODMAN_WHY="not run (--control-only)"
 if [[ -z $PODMAN_WHY ]]; then
 	bench_log "podman run --rm, with and without the hook, $PODMAN_RUNS runs each, interleaved"
 	if podman_setup; then
@@ -342,7 +362,7 @@ if [[ -z $PODMAN_WHY ]]; then
 			local -a cmd=("${PM[@]}")
 			[[ $1 == without ]] && cmd=("${PM_WITHOUT[@]}")
 			local t0=$EPOCHREALTIME
-			in_host timeout 60 "${cmd[@]}" run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+			bench_fg nsenter --net="/run/netns/$AZ_NS_HOST" timeout 60 "${cmd[@]}" run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
 				--annotation alcatraz.network=on --rootfs "$AZ_PM_ROOTFS" true >/dev/null 2>>"$W/podman.err" ||
 				return 1
 			awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f\n", (b - a) * 1000}'
@@ -367,6 +387,114 @@ if [[ -z $PODMAN_WHY ]]; then
 	fi
 fi
 [[ -n $PODMAN_WHY ]] && note "podman start not measured: $PODMAN_WHY"
+
+if [[ -n ${PM[*]} ]]; then
+	bench_log "podman: removing its containers, storage and the firewall rules netavark left"
+	in_host "${PM[@]}" rm -af -t 0 >/dev/null 2>&1
+	in_host "${PM[@]}" system reset -f >/dev/null 2>&1
+fi
+# What the hook (host layer) and netavark (ip/ip6 filter and nat tables)
+# left in the sim-host: the data path below starts from an empty ruleset.
+_bench_bg_detach_all
+in_host nft list tables 2>/dev/null | awk '{print "delete table " $2 " " $3}' | in_host nft -f - 2>/dev/null
+R[host_tables_after_podman]=$(in_host nft list tables 2>/dev/null | wc -l)
+
+# ---------------------------------------------------------------- phase 1: no rules
+
+if ((!CONTROL_ONLY)); then
+	bench_log "data path with no rules at all (reference, second half)"
+	DATA_REPS=$((DATA_REPS_ALL / 2 > 0 ? DATA_REPS_ALL / 2 : 1))
+	data_measure none_b
+	DATA_REPS=$DATA_REPS_ALL
+	for k in pps pps_sent cps; do
+		cat "$W/none_a.$k" "$W/none_b.$k" >"$W/none.$k"
+		R[none.$k]=$(bench_pct "$W/none.$k" 100)
+	done
+fi
+
+# ---------------------------------------------------------------- phase 2: ours
+
+OURS_FAILED_AT=
+for n in "${NS_LIST[@]}"; do
+	if [[ -n $OURS_FAILED_AT ]]; then
+		ERR[ours$n]="not measured: attaching background containers failed at $OURS_FAILED_AT"
+		continue
+	fi
+	bench_log "ours: attaching background containers up to N=$n through the hook"
+	t=$(bench_now_ms)
+	if ! bench_bg_attach "$n" 2>"$W/attach.$n.err"; then
+		OURS_FAILED_AT="N=$n ($(grep -c . <"$W/attach.$n.err") hook refusal(s); first: $(head -n1 "$W/attach.$n.err"))"
+		ERR[ours$n]="hook failed while attaching the background containers: $(head -n1 "$W/attach.$n.err")"
+		R[ours$n.attached]=$(find "$ALCATRAZ_STATE_DIR/netns" -name '*.json' 2>/dev/null | wc -l)
+		note "ours N=$n: $(head -n1 "$W/attach.$n.err") — ${R[ours$n.attached]} attached"
+		continue
+	fi
+	R[ours$n.attached]=$(find "$ALCATRAZ_STATE_DIR/netns" -name '*.json' 2>/dev/null | wc -l)
+	R[ours$n.attach_s]=$(awk -v a="$t" -v b="$(bench_now_ms)" 'BEGIN {printf "%.1f", (b - a) / 1000}')
+	R[ours$n.host_addrs]=$(in_host ip -o addr show | wc -l)
+	bench_log "ours N=$n: control path ($RUNS runs)"
+	ct_settle
+	R[ours$n.conntrack]=$(ct_count)
+	: >"$W/ours$n.phases"
+	control_measure "ours$n" "$HOOK_APPLY" "$HOOK_REMOVE" "$W/ours$n.phases" &&
+		R[ours$n.phases]=$(phases_median "$W/ours$n.phases")
+	syscall_profile "ours$n.prof_apply" "$HOOK_APPLY"
+	syscall_profile "ours$n.prof_remove" "$HOOK_REMOVE"
+	((CONTROL_ONLY)) && continue
+	bench_log "ours N=$n: data path"
+	if in_host sh -c "$HOOK_APPLY" 2>"$W/ours$n.data.err"; then
+		data_measure "ours$n"
+		in_host sh -c "$HOOK_REMOVE" >/dev/null 2>&1
+		if [[ $n == "${NS_LIST[0]}" ]] && ((CT_FLUSH)); then
+			# the apply with a populated conntrack table, once
+			bench_log "ours N=$n: apply with conntrack entries present"
+			in_host sh -c "$HOOK_APPLY" >/dev/null 2>&1
+			bench_fg timeout 20 ip netns exec "$PROBE_NS" taskset -c 0 "$AZCPS" run "$AZ_WAN4" 5202 \
+				--seconds 1 --procs 2 >/dev/null 2>&1
+			in_host sh -c "$HOOK_REMOVE" >/dev/null 2>&1
+			R[ct.entries]=$(ct_count)
+			SAVE_RUNS=$RUNS SAVE_WARMUP=$WARMUP
+			RUNS=$((RUNS < 30 ? RUNS : 30)) WARMUP=0
+			control_measure "ct" "$HOOK_APPLY" "$HOOK_REMOVE"
+			RUNS=$SAVE_RUNS WARMUP=$SAVE_WARMUP
+			R[ct.entries_after]=$(ct_count)
+		fi
+	else
+		note "ours N=$n: data path not measured: $(cat "$W/ours$n.data.err")"
+	fi
+done
+bench_log "ours: removing every rule the hook applied"
+_bench_bg_detach_all
+
+# ---------------------------------------------------------------- phase 3: the anchor
+
+((CONTROL_ONLY)) && NS_ANCHOR=() || NS_ANCHOR=("${NS_LIST[@]}")
+for n in "${NS_ANCHOR[@]}"; do
+	bench_log "anchor: loading per-container tables up to N=$n (nft -f each)"
+	t=$(bench_now_ms)
+	if ! bench_anchor_attach "$n" 2>"$W/anchor.$n.err"; then
+		ERR[anchor$n]="loading the anchor's tables failed: $(head -n1 "$W/anchor.$n.err")"
+		note "anchor N=$n: ${ERR[anchor$n]}"
+		break
+	fi
+	R[anchor$n.attach_s]=$(awk -v a="$t" -v b="$(bench_now_ms)" 'BEGIN {printf "%.1f", (b - a) / 1000}')
+	bench_log "anchor N=$n: control path"
+	ct_settle
+	R[anchor$n.conntrack]=$(ct_count)
+	control_measure "anchor$n" "$ANCHOR_APPLY" "$ANCHOR_REMOVE" "" \
+		"$(runs_within "${BENCH_ANCHOR_BUDGET:-45}" "$ANCHOR_APPLY" "$ANCHOR_REMOVE")"
+	syscall_profile "anchor$n.prof_apply" "$ANCHOR_APPLY"
+	in_host sh -c "$ANCHOR_REMOVE" >/dev/null 2>&1
+	bench_log "anchor N=$n: data path"
+	if in_host sh -c "$ANCHOR_APPLY" 2>"$W/anchor$n.data.err"; then
+		data_measure "anchor$n"
+		in_host sh -c "$ANCHOR_REMOVE" >/dev/null 2>&1
+	else
+		note "anchor N=$n: data path not measured: $(cat "$W/anchor$n.data.err")"
+	fi
+done
+# No removal here: deleting 2000 base chains one by one takes minutes on
+# this kernel; they go with the sim-host netns at exit.
 
 # ---------------------------------------------------------------- results
 
@@ -448,16 +576,21 @@ jq -n \
 	--argjson ap50 "$(nmap ours apply_p50)" --argjson ap99 "$(nmap ours apply_p99)" \
 	--argjson rp50 "$(nmap ours remove_p50)" --argjson rp99 "$(nmap ours remove_p99)" \
 	--argjson pps "$(nmap ours pps)" --argjson cps "$(nmap ours cps)" \
-	--argjson pps_sent "$(nmap ours pps_sent)" \
+	--argjson pps_sent "$(nmap ours pps_sent)" --argjson pps_med "$(nmap ours pps_median)" \
+	--argjson cps_med "$(nmap ours cps_median)" --argjson xpps_med "$(nmap anchor pps_median)" \
 	--argjson xap50 "$(nmap anchor apply_p50)" --argjson xap99 "$(nmap anchor apply_p99)" \
 	--argjson xrp50 "$(nmap anchor remove_p50)" \
 	--argjson xpps "$(nmap anchor pps)" --argjson xcps "$(nmap anchor cps)" \
-	--argjson xpps_sent "$(nmap anchor pps_sent)" \
+	--argjson xpps_sent "$(nmap anchor pps_sent)" --argjson xruns "$(nmap anchor runs)" \
+	--argjson xload "$(nmap anchor attach_s)" --argjson oload "$(nmap ours attach_s)" \
+	--argjson oct "$(nmap ours conntrack)" --argjson xct "$(nmap anchor conntrack)" \
+	--argjson ct_n "$(v ct.entries)" --argjson ct_n2 "$(v ct.entries_after)" --argjson ct_a50 "$(v ct.apply_p50)" \
+	--argjson ct_r50 "$(v ct.remove_p50)" --argjson ct_runs "$(v ct.runs)" \
 	--argjson pmw "$pmw" --argjson pmo "$pmo" \
 	--argjson pmw90 "$(v pm.with_p90)" --argjson pmo90 "$(v pm.without_p90)" \
 	--argjson pmwn "$(v pm.with_n)" --argjson pmon "$(v pm.without_n)" \
-	--argjson sizes "$sizes_json" --argjson runs "$RUNS" --argjson smoke "$SMOKE" \
-	--argjson ll "$BENCH_HOST_VETH_LL" \
+	--argjson sizes "$sizes_json" --argjson runs "$RUNS" --argjson smoke "$SMOKE" --argjson control_only "$CONTROL_ONLY" \
+	--argjson ll "$BENCH_HOST_VETH_LL" --argjson single "$BENCH_ANCHOR_SINGLE" --argjson batch "$BENCH_ANCHOR_BATCH" \
 	--argjson data_s "$DATA_SECONDS" --argjson data_reps "$DATA_REPS" \
 	--argjson none_pps "$(v none.pps)" --argjson none_cps "$(v none.cps)" \
 	--argjson none_pps_sent "$(v none.pps_sent)" \
@@ -482,17 +615,21 @@ jq -n \
   anchor: {control_apply_p50_ms: $xap50, data_pps: $xpps},
   podman_start: {with_hook_ms: $pmw, without_ms: $pmo},
   detail: {
-    mode: (if $smoke == 1 then "smoke" else "full" end),
+    mode: (if $smoke == 1 then "smoke" elif $control_only == 1 then "control-only" else "full" end),
     sizes: $sizes, runs: $runs, date: $date, commit: $commit, kernel: $kernel, nft: $nft,
     cpus: $cpus, elapsed_s: $elapsed, loadavg_start: $load0, loadavg_end: $load1,
     host_veth_ipv6_link_local: ($ll == 1),
-    control: {remove_p99_ms: $rp99, phases_p50_ms: $phases, background_attached: $attached,
+    control: {remove_p99_ms: $rp99, background_attach_s: $oload, conntrack_entries: $oct,
+              conntrack_sensitivity: {n: $sizes[0], conntrack_entries: $ct_n, conntrack_entries_after: $ct_n2,
+                                      apply_p50_ms: $ct_a50, remove_p50_ms: $ct_r50, runs: $ct_runs}, phases_p50_ms: $phases, background_attached: $attached,
               host_addresses: $host_addrs, errors: $errors,
               syscalls_apply: $prof_apply, syscalls_remove: $prof_remove},
-    data: {pps_sent: $pps_sent, no_rules: {pps: $none_pps, pps_sent: $none_pps_sent, cps: $none_cps},
+    data: {statistic: "best of \($data_reps) rounds of \($data_s) s (pps: datagrams received by the server per second; cps: connections completed per second)",
+           pps_sent: $pps_sent, pps_median: $pps_med, cps_median: $cps_med,
+           no_rules: {pps: $none_pps, pps_sent: $none_pps_sent, cps: $none_cps},
            datagram_bytes: 64, seconds_per_round: $data_s, rounds: $data_reps},
-    anchor: {control_apply_p99_ms: $xap99, control_remove_p50_ms: $xrp50, data_cps: $xcps,
-             data_pps_sent: $xpps_sent, errors: $xerrors, syscalls_apply: $xprof_apply},
+    anchor: {runs: $xruns, conntrack_entries: $xct, background_loading: "first \($single) one nft -f each, then \($batch) files per nft -f", background_load_s: $xload, control_apply_p99_ms: $xap99, control_remove_p50_ms: $xrp50, data_cps: $xcps,
+             data_pps_sent: $xpps_sent, data_pps_median: $xpps_med, errors: $xerrors, syscalls_apply: $xprof_apply},
     podman_start: {with_hook_p90_ms: $pmw90, without_p90_ms: $pmo90, runs_with: $pmwn,
                    runs_without: $pmon, skipped: (if $podman_why == "" then null else $podman_why end)},
     targets: {
@@ -516,7 +653,7 @@ fmt() { # fmt VALUE [DECIMALS] — a number, or "—"
 }
 row() { # row LABEL TAGPREFIX FIELD [DECIMALS]
 	local n line
-	line=$(printf '%-34s' "$1")
+	line=$(printf '%-40s' "$1")
 	for n in "${NS_LIST[@]}"; do
 		line+=$(printf ' %12s' "$(fmt "$(v "$2$n.$3")" "${4:-1}")")
 	done
@@ -526,15 +663,17 @@ yn() { case $1 in true) echo "met" ;; false) echo "MISSED" ;; *) echo "not measu
 {
 	echo
 	echo "alcatraz bench ($(jq -r .detail.mode "$OUT/results.json"), $(date -u +%F), kernel $(uname -r), $(nproc) CPUs, load $BENCH_LOAD0 at start, $RUNS runs per control point)"
-	printf '%-34s' "N other containers attached"
+	printf '%-40s' "N other containers attached"
 	for n in "${NS_LIST[@]}"; do printf ' %12s' "$n"; done
 	echo
+	row "ours   background attached" ours attached 0
+	row "ours   host addresses (ip -o addr)" ours host_addrs 0
 	row "ours   apply p50 (ms)" ours apply_p50 1
 	row "ours   apply p99 (ms)" ours apply_p99 1
 	row "ours   remove p50 (ms)" ours remove_p50 1
 	row "ours   remove p99 (ms)" ours remove_p99 1
 	for p in discover hostnet attach; do
-		line=$(printf '%-34s' "ours     phase $p p50 (ms)")
+		line=$(printf '%-40s' "ours     phase $p p50 (ms)")
 		for n in "${NS_LIST[@]}"; do
 			x=$(sed -n "s/.*\b$p=\([0-9.]*\|null\).*/\1/p" <<<"${R[ours$n.phases]:-}")
 			line+=$(printf ' %12s' "$(fmt "${x:-null}" 1)")
@@ -544,17 +683,21 @@ yn() { case $1 in true) echo "met" ;; false) echo "MISSED" ;; *) echo "not measu
 	row "ours     blocked in close() (ms)" ours prof_apply.slow_close_ms 1
 	row "ours     nf_tables rx bytes/apply" ours prof_apply.nft_rx_bytes 0
 	row "ours     state records read/apply" ours prof_apply.state_opens 0
-	row "ours   UDP 64 B pkt/s (received)" ours pps 0
+	row "ours   UDP 64 B pkt/s (received, best)" ours pps 0
+	row "ours   UDP 64 B pkt/s (received, median)" ours pps_median 0
 	row "ours   UDP 64 B pkt/s (sent)" ours pps_sent 0
-	row "ours   TCP connections/s" ours cps 0
+	row "ours   TCP connections/s (best)" ours cps 0
+	row "anchor control runs" anchor runs 0
 	row "anchor apply p50 (ms)" anchor apply_p50 1
 	row "anchor apply p99 (ms)" anchor apply_p99 1
 	row "anchor remove p50 (ms)" anchor remove_p50 1
 	row "anchor   nf_tables rx bytes/apply" anchor prof_apply.nft_rx_bytes 0
-	row "anchor UDP 64 B pkt/s (received)" anchor pps 0
+	row "anchor UDP 64 B pkt/s (received, best)" anchor pps 0
+	row "anchor UDP 64 B pkt/s (received, median)" anchor pps_median 0
 	row "anchor UDP 64 B pkt/s (sent)" anchor pps_sent 0
-	row "anchor TCP connections/s" anchor cps 0
-	echo "no rules at all: UDP $(fmt "$(v none.pps)" 0) pkt/s received, TCP $(fmt "$(v none.cps)" 0) connections/s"
+	row "anchor TCP connections/s (best)" anchor cps 0
+	echo "ours at N=${NS_LIST[0]} with $(fmt "$(v ct.entries)" 0) conntrack entries present: apply p50 $(fmt "$(v ct.apply_p50)" 1) ms (vs $(fmt "$a0" 1) ms with none)"
+	echo "no rules at all (best of $(grep -c . "$W/none.pps") rounds): UDP $(fmt "$(v none.pps)" 0) pkt/s received, TCP $(fmt "$(v none.cps)" 0) connections/s"
 	echo "podman run --rm true (median of $PODMAN_RUNS, interleaved): with the hook $(fmt "$pmw" 1) ms, without $(fmt "$pmo" 1) ms, ratio $(fmt "$t_pm_ratio" 3)"
 	echo
 	echo "targets (issue 4; N=$N_MAX against N=${NS_LIST[0]}):"
@@ -582,11 +725,11 @@ if command -v gnuplot >/dev/null 2>&1; then
 	gnuplot <<-EOF 2>"$W/gnuplot.err" || note "gnuplot failed: $(tail -n1 "$W/gnuplot.err")"
 	set terminal pngcairo size 1100,450 font ",10"
 	set output "$OUT/plot.png.tmp"
-	set multiplot layout 1,2 title "alcatraz bench: ours (fixed chains + set elements) vs the anchor (a table per container), $(date -u +%F)"
+	set multiplot layout 1,2 title "alcatraz bench: ours (fixed chains + set elements) vs the anchor (a table per container), $(date -u +%F)$( ((BENCH_HOST_VETH_LL)) || echo ', host veths without IPv6 link-local')"
 	set key top left
 	set grid
 	set xlabel "other containers attached (N)"
-	set offsets graph 0.03, graph 0.03, 0, 0
+	set xrange [$(awk -v m="$N_MAX" 'BEGIN {d = (m > 0 ? m : 1) * 0.04; printf "%g:%g", -d, (m > 0 ? m : 1) + d}')]
 	set yrange [0:*]
 	set ylabel "apply time p50 (ms)"
 	set title "control path: apply one container"
