@@ -571,6 +571,12 @@ int az_discover_hostnet(struct az_hostnet *h, az_error *err)
 		if (nl_to_addr(rtnl_addr_get_local(a), &host.addr) < 0)
 			continue;
 		host.len = host.addr.family == AF_INET ? 32 : 128;
+		/* IPv6 link-local addresses (every host veth has one) are
+		 * refused by the catalogue's fe80::/10 already; listing them
+		 * would grow the set by one per container and overflow it. */
+		if (host.addr.family == AF_INET6 && host.addr.b[0] == 0xfe &&
+		    (host.addr.b[1] & 0xc0) == 0x80)
+			continue;
 		/* A point-to-point address is connected to its peer's prefix. */
 		if (nl_to_addr(rtnl_addr_get_peer(a), &net.addr) < 0 ||
 		    net.addr.family != host.addr.family)

@@ -12,7 +12,7 @@ test="iproute2 busybox-static socat redsocks microsocks libc6-dev curl systemd b
 e2e="podman runc netavark aardvark-dns iptables catatonit uidmap"
 docker="docker.io"
 plugin="libmicrohttpd-dev libcurl4-openssl-dev"
-bench="iperf3 hyperfine gnuplot-nox jq strace"
+bench="iperf3 hyperfine gnuplot-nox jq strace conntrack"
 
 want=""
 for g in "$@"; do

@@ -25,7 +25,7 @@
 #define AZ_MAX_IFACES 8
 #define AZ_MAX_ADDRS 8
 #define AZ_MAX_RESOLVERS 8
-#define AZ_MAX_HOSTNETS 256
+#define AZ_MAX_HOSTNETS 1024
 #define AZ_ID_MAX 128
 #define AZ_MAX_MEMBERS 64
 

@@ -217,10 +217,13 @@ case_hostnet() {
 	expect "hostnet 127.0.0.1/32" "hostnet 127.0.0.0/8" "hostnet ::1/128" \
 		"hostnet 10.77.0.1/32" "hostnet 10.77.0.0/24" \
 		"hostnet 198.51.100.7/32" "hostnet 198.51.100.0/24" \
-		"hostnet fd77::1/128" "hostnet fd77::/64" "hostnet fe80::/64" ||
+		"hostnet fd77::1/128" "hostnet fd77::/64" ||
 		{ fail $name "$why"; return; }
 	[ "$(sort <<<"$out" | uniq -d)" = "" ] || { fail $name "duplicates: $out"; return; }
 	refuse "hostnet 10.77.0.2/" || { fail $name "$why"; return; }
+	# link-local addresses (one per host veth) are covered by fe80::/10 in
+	# the catalogue; listing them overflowed the set at ~245 containers
+	refuse "hostnet fe80:" || { fail $name "$why"; return; }
 	pass $name
 }
 
