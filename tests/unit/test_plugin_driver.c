@@ -635,7 +635,7 @@ Test(plugin_driver_errors, bad_alcatraz_values_in_network_options)
 		{ "{\"alcatraz.network.lan-access\":\"192.168.1.300\"}",
 		  { "network option alcatraz.network.lan-access", "192.168.1.300" } },
 		{ "{\"alcatraz.network.proxy\":\"nowhere:3128\"}", { "alcatraz.network.proxy", "nowhere" } },
-		{ "{\"alcatraz.network.dns\":\"8.8.8.8.8\"}", { "alcatraz.network.dns", "8.8.8.8.8" } },
+		{ "{\"alcatraz.network.dns\":\"192.0.2.53.5\"}", { "alcatraz.network.dns", "192.0.2.53.5" } },
 		{ "{\"alcatraz.network.proxy-udp\":\"sometimes\"}", { "alcatraz.network.proxy-udp", "sometimes" } },
 		{ "{\"alcatraz.network\":\"maybe\"}", { "alcatraz.network", "maybe" } },
 		{ "{\"alcatraz.network.lan_access\":\"*\"}", { "unknown setting \"alcatraz.network.lan_access\"", "" } },
@@ -686,7 +686,7 @@ Test(plugin_driver_errors, bad_alcatraz_values_in_driver_opts)
 		  { "endpoint option (driver-opt) alcatraz.network.lan-access", "192.168.1.300" } },
 		{ "\"alcatraz.network.proxy\":\"10.0.0.1:99999\"", { "alcatraz.network.proxy", "99999" } },
 		{ "\"alcatraz.network.bogus\":\"1\"", { "unknown setting \"alcatraz.network.bogus\"", "" } },
-		{ "\"alcatraz.network.dns\":[\"1.1.1.1\"]", { "alcatraz.network.dns must be a string", "" } },
+		{ "\"alcatraz.network.dns\":[\"192.0.2.53\"]", { "alcatraz.network.dns must be a string", "" } },
 		{ "\"alcatraz.network.dns\":\"none\",\"alcatraz.network.dns\":\"auto\"",
 		  { "alcatraz.network.dns is given twice", "" } },
 	};
