@@ -121,18 +121,13 @@ static bool caps_have(const cJSON *caps, const char *name)
 	return false;
 }
 
-static int parse_config(const char *bundle, struct oci_config *cfg, az_error *err)
+/* The text of config.json (path names it in messages); no effect, so that
+ * tests/fuzz can feed it. */
+static int parse_config_json(const char *text, size_t len, const char *path, struct oci_config *cfg,
+			     az_error *err)
 {
-	char path[PATH_MAX];
-	char *text = NULL;
-	size_t len;
 	memset(cfg, 0, sizeof(*cfg));
-	if (snprintf(path, sizeof(path), "%s/config.json", bundle) >= (int)sizeof(path))
-		return az_err(err, ENAMETOOLONG, "bundle path too long");
-	if (az_read_file(path, MAX_CONFIG, &text, &len, err) < 0)
-		return az_err_prefix(err, "the container's config.json");
 	cJSON *o = cJSON_ParseWithLength(text, len);
-	free(text);
 	int r = -1;
 	if (!cJSON_IsObject(o)) {
 		az_err(err, EINVAL, "%s is not a JSON object", path);
@@ -169,6 +164,21 @@ static int parse_config(const char *bundle, struct oci_config *cfg, az_error *er
 	r = 0;
 out:
 	cJSON_Delete(o);
+	return r;
+}
+
+static int parse_config(const char *bundle, struct oci_config *cfg, az_error *err)
+{
+	char path[PATH_MAX];
+	char *text = NULL;
+	size_t len;
+	memset(cfg, 0, sizeof(*cfg));
+	if (snprintf(path, sizeof(path), "%s/config.json", bundle) >= (int)sizeof(path))
+		return az_err(err, ENAMETOOLONG, "bundle path too long");
+	if (az_read_file(path, MAX_CONFIG, &text, &len, err) < 0)
+		return az_err_prefix(err, "the container's config.json");
+	int r = parse_config_json(text, len, path, cfg, err);
+	free(text);
 	return r;
 }
 
