@@ -40,6 +40,19 @@ bool pl_id_valid(const char *id)
 	return n == PL_ID_LEN;
 }
 
+bool pl_sandbox_valid(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= PL_SANDBOX_MAX || path[0] != '/' || strstr(path, "/../") ||
+	    (n >= 3 && !strcmp(path + n - 3, "/..")))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-", path[i]))
+			return false;
+	return true;
+}
+
 void pl_network_names(struct pl_network *n)
 {
 	snprintf(n->bridge, sizeof(n->bridge), "az%.12s", n->id);
@@ -788,11 +801,25 @@ fail:
 }
 
 /* Rules, veth, record and table entry of e; each step idempotent. */
+/* e's netns table is out: another endpoint of ours in the same container
+ * (two alcatraz networks) puts its own there again (sandbox.c). */
+static void sandbox_released(struct pl_driver *d, struct pl_endpoint *e)
+{
+	if (!e->sandbox[0])
+		return;
+	for (size_t i = 0; i < d->n_ep; i++)
+		if (&d->eps[i] != e && d->eps[i].joined && !strcmp(d->eps[i].sandbox, e->sandbox))
+			d->eps[i].ns_applied = d->eps[i].ns_given_up = false;
+	e->ns_applied = false;
+}
+
 static int remove_endpoint_fully(struct pl_driver *d, struct pl_endpoint *e, az_error *err)
 {
 	/* Leave may have failed or never come (dockerd shutting down). */
 	if (e->joined && d->ops->rules_remove(e, err) < 0)
 		return az_err_prefix(err, "removing the rules of endpoint %.12s", e->id);
+	if (e->joined)
+		sandbox_released(d, e);
 	if (d->ops->endpoint_delete(e, err) < 0)
 		return az_err_prefix(err, "removing veth %s", e->host_if);
 	if (pl_store_delete_endpoint(d, e->id, err) < 0)
@@ -1059,6 +1086,11 @@ static int h_join(struct pl_driver *d, const cJSON *req, cJSON *reply, az_error 
 
 	if (find_endpoint(d, req, true, &e, err) < 0 || get_string(req, "SandboxKey", &sandbox, err) < 0)
 		return -1;
+	/* Opened as the container's netns later: a path of plain characters
+	 * or nothing (then the host layer alone protects it). */
+	if (sandbox && *sandbox && !pl_sandbox_valid(sandbox))
+		return az_err(err, EINVAL, "SandboxKey is not an absolute path of at most %d plain "
+			      "characters", PL_SANDBOX_MAX - 1);
 	const struct pl_network *n = pl_driver_network(d, e->network_id);
 	if (!n)
 		return az_err(err, ENOENT, "network %.12s does not exist", e->network_id);
@@ -1077,7 +1109,11 @@ static int h_join(struct pl_driver *d, const cJSON *req, cJSON *reply, az_error 
 	 * rules are there (ops decides how). */
 	if (!p.enabled && !e->hold)
 		az_log(LOG_NOTICE, e->id, "not isolated: %s is off for this endpoint", AZ_KEY_ENABLE);
-	if (d->ops->rules_apply(n, e, &p, err) < 0) {
+	snprintf(e->sandbox, sizeof(e->sandbox), "%s", sandbox ? sandbox : "");
+	e->ns_applied = e->ns_given_up = false;
+	e->ns_since_ms = pl_now_ms();
+	int applied = d->ops->rules_apply(n, e, &p, err);
+	if (applied < 0) {
 		az_err_prefix(err, "applying the rules of endpoint %.12s", e->id);
 		/* Whatever part of them went in must not outlive the failure. */
 		if (d->ops->rules_remove(e, &e2) < 0)
@@ -1087,6 +1123,7 @@ static int h_join(struct pl_driver *d, const cJSON *req, cJSON *reply, az_error 
 	}
 	bool was = e->joined;
 	e->joined = true;
+	e->ns_applied = applied > 0;
 	if (join_reply(n, e, reply, err) < 0 || pl_store_save_endpoint(d, e, err) < 0) {
 		e->joined = was;
 		memcpy(e->container_id, was_ctr, sizeof(was_ctr));
@@ -1094,8 +1131,10 @@ static int h_join(struct pl_driver *d, const cJSON *req, cJSON *reply, az_error 
 			az_log(LOG_ERR, e->id, "rolling back rules: %s", e2.msg);
 		goto out;
 	}
-	az_log(LOG_INFO, e->id, "joined%s", e->hold ? ", held (only DNS passes) until its container's "
-	       "labels are read" : p.enabled ? ", rules applied" : " without isolation");
+	az_log(LOG_INFO, e->id, "joined%s%s", e->hold ? ", held (only DNS passes) until its container's "
+	       "labels are read" : p.enabled ? ", rules applied" : " without isolation",
+	       !p.enabled && !e->hold ? "" : e->ns_applied ? " (both layers)" :
+	       " (host layer; the netns layer once the container's netns exists)");
 	r = 0;
 out:
 	az_policy_free(&p);
@@ -1113,6 +1152,7 @@ static int h_leave(struct pl_driver *d, const cJSON *req, cJSON *reply, az_error
 		return 0;
 	if (d->ops->rules_remove(e, err) < 0)
 		return az_err_prefix(err, "removing the rules of endpoint %.12s", e->id);
+	sandbox_released(d, e);
 	if (e->joined) {
 		e->joined = false;
 		if (pl_store_save_endpoint(d, e, err) < 0) {

@@ -302,12 +302,15 @@ static int apply_locked(struct pl_driver *d, const char *network_id, const char 
 	if (r < 0)
 		return az_err_prefix(err, "%s", who);
 	e->hold = false;
-	if (d->ops->rules_apply(n, e, &p, err) < 0) {
+	int applied = d->ops->rules_apply(n, e, &p, err);
+	if (applied < 0) {
 		/* The swap is one transaction: the held rules are still there. */
 		e->hold = true;
 		az_policy_free(&p);
 		return az_err_prefix(err, "%s: applying its settings", who);
 	}
+	/* Not a netns yet: sandbox.c puts these settings there once it is. */
+	e->ns_applied = applied > 0;
 	memcpy(e->container_id, c->id, sizeof(e->container_id));
 	if (pl_store_save_endpoint(d, e, &e2) < 0)
 		/* Harmless: a restarted plugin reads the labels again. */
@@ -371,10 +374,11 @@ void pl_labels_release_held(struct pl_driver *d)
 			int r = pl_policy_resolve(&s, n, NULL, 0, e->opts, e->n_opts, &p, &err);
 			az_settings_free(&s);
 			e->hold = false;
-			if (r < 0 || d->ops->rules_apply(n, e, &p, &err) < 0) {
+			if (r < 0 || (r = d->ops->rules_apply(n, e, &p, &err)) < 0) {
 				e->hold = true;
 				az_log(LOG_ERR, e->id, "stays held: %s", err.msg);
 			} else {
+				e->ns_applied = r > 0;
 				released++;
 			}
 			az_policy_free(&p);

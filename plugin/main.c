@@ -191,6 +191,7 @@ static int serve(const char *socket_path, const char *state_dir, const char *doc
 {
 	static struct pl_driver d;
 	struct pl_events *events = NULL;
+	struct pl_netns *netns = NULL;
 	az_error err = { 0 };
 	bool own_socket = false;
 	int fd, rc = 1;
@@ -215,6 +216,10 @@ static int serve(const char *socket_path, const char *state_dir, const char *doc
 		az_log(LOG_ERR, NULL, "%s", err.msg);
 		goto out;
 	}
+	if (pl_netns_start(&d, &netns, &err) < 0) {
+		az_log(LOG_ERR, NULL, "%s", err.msg);
+		goto out;
+	}
 	fd = activated_socket(&err);
 	if (fd == -2) {
 		fd = listen_unix(socket_path, &err);
@@ -235,6 +240,7 @@ static int serve(const char *socket_path, const char *state_dir, const char *doc
 	az_log(LOG_INFO, NULL, "stopped; %zu network%s and %zu endpoint%s stay in place", d.n_net,
 	       d.n_net == 1 ? "" : "s", d.n_ep, d.n_ep == 1 ? "" : "s");
 out:
+	pl_netns_stop(netns);
 	pl_events_stop(events);
 	pl_driver_free(&d);
 	return rc;

@@ -10,9 +10,11 @@
  *             Docker's iptables rules are there (see fw_add).
  *   endpoint  a veth pair, host end on the bridge.  Docker moves the other
  *             end into the container and addresses it itself.
- *   rules     rules/: az_attach (az_reattach when attached already) with
- *             the host layer only: Docker calls Join before the container's
- *             netns exists.
+ *   rules     rules/: az_attach (az_reattach when attached already), keyed
+ *             by the endpoint id: the host layer, and the table in the
+ *             container's netns (SandboxKey) when it is one already — at
+ *             Join of `network connect`; for a new container Docker binds
+ *             it only after Join, and rules_netns adds it then (sandbox.c).
  *
  * Everything is idempotent: creating what exists repairs it, deleting what
  * is missing succeeds.  Each call opens its own netlink socket and
@@ -28,8 +30,11 @@
 #include <spawn.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
+
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include <linux/if_link.h>
@@ -958,6 +963,40 @@ static void build_target(const struct pl_network *n, const struct pl_endpoint *e
 	t->hold = e->hold;
 }
 
+/* The container's netns, when e->sandbox is one: an fd, or -1.  Before
+ * runc's prestart hook has bound it the path is missing (or, on other
+ * Docker versions, an empty file), which is not an error. */
+static int sandbox_open(const struct pl_endpoint *e)
+{
+	struct statfs sf;
+	if (!e->sandbox[0])
+		return -1;
+	int fd = open(e->sandbox, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != NSFS_MAGIC) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Delete the table in e's netns if it is e's (two alcatraz networks in one
+ * container: the other endpoint's stays).  A netns already gone took it. */
+static void netns_table_remove(const struct pl_endpoint *e)
+{
+	cleanup_close int fd = sandbox_open(e);
+	char *out = NULL, mark[96];
+	az_error err;
+	if (fd < 0 || az_nft_query(fd, "list table inet " AZ_TABLE, false, &out, &err) < 0)
+		return;
+	snprintf(mark, sizeof(mark), "comment \"alcatraz:%s\"", e->id);
+	if (strstr(out, mark) &&
+	    az_nft_run(fd, "table inet " AZ_TABLE "\ndelete table inet " AZ_TABLE "\n", &err) < 0)
+		az_log(LOG_WARNING, e->id, "removing the table in %s: %s", e->sandbox, err.msg);
+	free(out);
+}
+
 /* Is endpoint id attached already? */
 static int attached(const char *id, bool *found, az_error *err)
 {
@@ -980,10 +1019,11 @@ static int rules_apply(const struct pl_network *n, const struct pl_endpoint *e,
 	struct az_hostnet *h = NULL;
 	struct az_features f;
 	bool found, removed;
-	int r = -1;
+	int r = -1, ns = -1;
 	if (check_network(n, err) < 0 || check_endpoint(e, err) < 0)
 		return -1;
 	if (!p->enabled && !e->hold) {
+		netns_table_remove(e);
 		if (az_detach(e->id, &removed, err) < 0)
 			return az_err_prefix(err, "endpoint %.12s", e->id);
 		if (removed)
@@ -1004,16 +1044,62 @@ static int rules_apply(const struct pl_network *n, const struct pl_endpoint *e,
 	az_features_detect(&f, err);
 	/* Attached already (its own settings became known, or a repeated
 	 * call): the new rules replace the old in one transaction, never a
-	 * moment without. */
-	r = found ? az_reattach(p, t, -1, h, &f, err) : az_attach(p, t, -1, h, &f, err);
+	 * moment without.  The target stays without netns_path: the
+	 * attachment is the endpoint's (key ep-<id>), not the netns's, and
+	 * lives as long as its veth. */
+	ns = sandbox_open(e);
+	r = found ? az_reattach(p, t, ns, h, &f, err) : az_attach(p, t, ns, h, &f, err);
 out:
 	free(t);
 	free(h);
+	if (ns >= 0)
+		close(ns);
 	if (r < 0)
 		return az_err_prefix(err, "endpoint %.12s", e->id);
 	if (found)
 		az_log(LOG_INFO, e->id, "isolation rules replaced");
-	return 0;
+	return ns >= 0 ? 1 : 0;
+}
+
+static int rules_netns(const struct pl_endpoint *e, az_error *err)
+{
+	struct az_attachment *v = NULL, *a = NULL;
+	struct az_hostnet *h = NULL;
+	struct az_features f;
+	size_t k = 0;
+	int r = -1;
+	if (!az_id_valid(e->id))
+		return az_err(err, EINVAL, "endpoint id \"%.64s\" is not valid", e->id);
+	cleanup_close int ns = sandbox_open(e);
+	if (ns < 0)
+		return 0;
+	if (az_attachments_read(&v, &k, err) < 0)
+		return az_err_prefix(err, "endpoint %.12s: state", e->id);
+	for (size_t i = 0; i < k && !a; i++)
+		for (size_t j = 0; j < v[i].n_members && !a; j++)
+			if (!strcmp(v[i].members[j], e->id))
+				a = &v[i];
+	if (!a) {
+		r = 2;
+		goto out;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		az_err(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (az_discover_hostnet(h, err) < 0)
+		goto out;
+	az_features_detect(&f, err);
+	/* The settings it is attached with (held, or its container's), the
+	 * host elements swapped for the same ones in one transaction. */
+	r = az_reattach(&a->policy, &a->target, ns, h, &f, err) < 0 ? -1 : 1;
+out:
+	free(h);
+	az_attachments_free(v, k);
+	if (r < 0)
+		return az_err_prefix(err, "endpoint %.12s", e->id);
+	return r;
 }
 
 static int rules_remove(const struct pl_endpoint *e, az_error *err)
@@ -1021,6 +1107,7 @@ static int rules_remove(const struct pl_endpoint *e, az_error *err)
 	bool removed;
 	if (!az_id_valid(e->id))
 		return az_err(err, EINVAL, "endpoint id \"%.64s\" is not valid", e->id);
+	netns_table_remove(e);
 	if (az_detach(e->id, &removed, err) < 0)
 		return az_err_prefix(err, "endpoint %.12s", e->id);
 	return 0;
@@ -1032,6 +1119,7 @@ const struct pl_ops pl_netops = {
 	.endpoint_create = endpoint_create,
 	.endpoint_delete = endpoint_delete,
 	.rules_apply = rules_apply,
+	.rules_netns = rules_netns,
 	.rules_remove = rules_remove,
 	.ctx = NULL,
 };

@@ -35,6 +35,7 @@
 #define PL_MAX_BODY (1u << 20)		/* larger request bodies are refused */
 #define PL_ID_LEN 64			/* Docker ids: 64 lowercase hex */
 #define PL_MAX_POOLS 4
+#define PL_SANDBOX_MAX 256		/* Join's SandboxKey, a path */
 
 /* A network the driver made (CreateNetwork). */
 struct pl_network {
@@ -68,6 +69,16 @@ struct pl_endpoint {
 	bool hold;
 	bool has_mac;			/* Docker asked for this MAC (docker run --mac-address) */
 	uint8_t mac[6];			/* for the container end */
+	/* Join's SandboxKey: where Docker binds the container's netns.  On
+	 * Docker 20.10-27 it is not there yet at Join for a new container
+	 * (runc's prestart hook binds it a moment later), so the netns layer
+	 * of the rules follows from sandbox.c once it is; "" before Join. */
+	char sandbox[PL_SANDBOX_MAX];
+	/* Not stored (a restarted plugin applies it again): the netns layer
+	 * is in place; since when it is awaited; given up on (the path never
+	 * became a netns: a managed plugin that cannot see it). */
+	bool ns_applied, ns_given_up;
+	long ns_since_ms;
 };
 
 /* The effects the driver needs; netops.c has the real ones, the unit tests
@@ -80,10 +91,18 @@ struct pl_ops {
 	 * the host netns until Docker moves it */
 	int (*endpoint_create)(const struct pl_network *n, const struct pl_endpoint *e, az_error *err);
 	int (*endpoint_delete)(const struct pl_endpoint *e, az_error *err);
-	/* isolation rules for the endpoint (rules/: az_attach with the host
-	 * layer only — the container's netns does not exist yet at Join) */
+	/* isolation rules for the endpoint (rules/: az_attach, az_reattach
+	 * once attached): the host layer, and the table in the container's
+	 * netns when e->sandbox is one already.  1: both layers; 0: the host
+	 * layer only (the netns is not there yet; rules_netns adds it) */
 	int (*rules_apply)(const struct pl_network *n, const struct pl_endpoint *e,
 			   const struct az_policy *p, az_error *err);
+	/* the netns layer of an attached endpoint, with the settings it is
+	 * attached with, once e->sandbox is a network namespace.  1: in place;
+	 * 2: nothing attached (isolation off); 0: not a netns yet.  May be
+	 * NULL. */
+	int (*rules_netns)(const struct pl_endpoint *e, az_error *err);
+	/* both layers out (the netns table only when it is this endpoint's) */
 	int (*rules_remove)(const struct pl_endpoint *e, az_error *err);
 	void *ctx;
 };
@@ -118,6 +137,8 @@ char *pl_driver_call(struct pl_driver *d, const char *path, const char *body, si
 /* driver.c, shared with store.c: every network and endpoint passes the same
  * checks, whether it came from Docker or from the state dir. */
 bool pl_id_valid(const char *id);	/* 64 lowercase hex */
+/* An absolute path of [A-Za-z0-9._/-], no "..", shorter than PL_SANDBOX_MAX. */
+bool pl_sandbox_valid(const char *path);
 /* "ADDR/LEN" whose address may have host bits (an interface address, a
  * gateway), or a bare "ADDR" (a host prefix).  family AF_INET, AF_INET6 or
  * 0 for either. */
@@ -238,6 +259,17 @@ struct pl_events;
 /* Start the thread (d->labels must be set); it retries Docker forever. */
 int pl_events_start(struct pl_driver *d, const char *host, struct pl_events **out, az_error *err);
 void pl_events_stop(struct pl_events *ev);
+
+/* sandbox.c: the netns layer of joined endpoints whose SandboxKey was not a
+ * network namespace yet at Join.  One pass: rules_netns for each that is
+ * awaited; returns how many are still awaited.  Takes d->lock. */
+#define PL_NETNS_WAIT_MS 60000	/* then the endpoint keeps the host layer alone */
+size_t pl_netns_pass(struct pl_driver *d);
+long pl_now_ms(void);		/* CLOCK_MONOTONIC */
+struct pl_netns;
+/* A thread running pl_netns_pass every few ms while something is awaited. */
+int pl_netns_start(struct pl_driver *d, struct pl_netns **out, az_error *err);
+void pl_netns_stop(struct pl_netns *t);
 
 /* http.c: serve until *stop; listen_fd is a bound, listening Unix socket. */
 int pl_http_serve(struct pl_driver *d, int listen_fd, volatile int *stop, az_error *err);

@@ -119,7 +119,8 @@ static cJSON *endpoint_json(const struct pl_endpoint *e)
 	    (e->has6 && add_prefix(o, "AddressIPv6", &e->addr6) < 0) || add_mac(o, e) < 0 ||
 	    add_opts(o, e->opts, e->n_opts) < 0 ||
 	    !cJSON_AddStringToObject(o, "ContainerID", e->container_id) ||
-	    !cJSON_AddBoolToObject(o, "Joined", e->joined)) {
+	    !cJSON_AddBoolToObject(o, "Joined", e->joined) ||
+	    !cJSON_AddStringToObject(o, "SandboxKey", e->sandbox)) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -353,8 +354,8 @@ static int parse_endpoint_record(struct pl_driver *d, const cJSON *o, struct pl_
 	static const char *const keys[] = { "Version",	   "EndpointID",	 "NetworkID",
 					    "HostInterface", "ContainerInterface", "Address",
 					    "AddressIPv6",   "MacAddress",	 "Options",
-					    "ContainerID",   "Joined" };
-	const char *bad, *a4, *a6, *cid;
+					    "ContainerID",   "Joined",		 "SandboxKey" };
+	const char *bad, *a4, *a6, *cid, *sandbox;
 
 	memset(e, 0, sizeof(*e));
 	if (!only_keys(o, keys, sizeof(keys) / sizeof(keys[0]), &bad))
@@ -377,6 +378,14 @@ static int parse_endpoint_record(struct pl_driver *d, const cJSON *o, struct pl_
 	if (strlen(cid) > PL_ID_LEN)
 		return az_err(err, EINVAL, "\"ContainerID\" is too long");
 	strcpy(e->container_id, cid);
+	/* Absent in records of earlier versions: the host layer alone. */
+	if (need_string(o, "SandboxKey", false, &sandbox, err) < 0)
+		return -1;
+	if (sandbox && *sandbox && !pl_sandbox_valid(sandbox))
+		return az_err(err, EINVAL, "\"SandboxKey\" is not a plain absolute path");
+	snprintf(e->sandbox, sizeof(e->sandbox), "%s", sandbox ? sandbox : "");
+	/* Applied again (a repair if a flush or a crash came between). */
+	e->ns_since_ms = pl_now_ms();
 	if (read_opts(o, &e->opts, &e->n_opts, err) < 0)
 		return -1;
 	const struct pl_network *n = pl_driver_network(d, e->network_id);

@@ -12,15 +12,17 @@ PL_PID=
 declare -A CTR_EP=()
 ALL_EPS=()
 
-# plugin_start — the plugin in the sim-host netns, like dockerd (nsenter
-# execs it: $! is the plugin).  Waits until it answers a call (after a
-# kill -9 the old socket file is still there, so its presence proves
-# nothing).  Sets PL_PID, PL_START_MS.
+# plugin_start [ARG...] — the plugin in the sim-host netns, like dockerd
+# (nsenter execs it: $! is the plugin), with ARGs (default --no-labels; e.g.
+# --docker-host unix://$DK_SOCK for the label route).  Waits until it
+# answers a call (after a kill -9 the old socket file is still there, so its
+# presence proves nothing).  Sets PL_PID, PL_START_MS.
 plugin_start() {
-	local t0
+	local t0 how=(--no-labels)
+	(($#)) && how=("$@")
 	t0=$(_t_now_ms)
 	nsenter --net="/run/netns/$AZ_NS_HOST" "$PLUGIN" --socket "$SOCK" --state-dir "$PSTATE" \
-		--no-labels </dev/null >>"$PLOG" 2>&1 &
+		"${how[@]}" </dev/null >>"$PLOG" 2>&1 &
 	PL_PID=$!
 	wait_for 10 plugin_answers || return 1
 	PL_START_MS=$(($(_t_now_ms) - t0))
@@ -97,6 +99,9 @@ plugin_table() { ip netns exec "$AZ_NS_HOST" nft list table inet alcatraz_plugin
 net_elements() { host_ruleset | grep -cF -- "alcatraz-plugin:$1" || true; }
 records() { find "$PSTATE/$1" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l; }
 rules_record() { [[ -e $ALCATRAZ_STATE_DIR/netns/ep-${1:0:40}.json ]]; }
+
+# ctr_table_of NAME EP — NAME's netns holds the table of endpoint EP.
+ctr_table_of() { ctr_nft "$1" list table inet alcatraz 2>/dev/null | grep -qF "comment \"alcatraz:$2\""; }
 
 # nothing_of_endpoints EP... — no interface, element or state of them.
 nothing_of_endpoints() {
