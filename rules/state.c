@@ -137,6 +137,22 @@ static bool ifname_ok(const char *n)
 	return true;
 }
 
+/* A device or inode number; 0 when absent.  A JSON number is a double:
+ * converting a negative, fractional or huge one is undefined behaviour
+ * (found by tests/fuzz), so those make the record damaged. */
+static int u64_field(const cJSON *o, const char *k, uint64_t *out, az_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	*out = 0;
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 9007199254740992.0) ||
+	    v->valuedouble != (double)(uint64_t)v->valuedouble)
+		return az_err(err, EINVAL, "%s is not a whole number from 0 to 2^53", k);
+	*out = (uint64_t)v->valuedouble;
+	return 0;
+}
+
 static int target_parse(const cJSON *o, struct az_target *t, az_error *err)
 {
 	char a[AZ_ADDRSTRLEN + 8];
@@ -144,10 +160,9 @@ static int target_parse(const cJSON *o, struct az_target *t, az_error *err)
 		return az_err(err, EINVAL, "target is not an object");
 	if (str_field(o, "netns", t->netns_path, sizeof(t->netns_path), false, err) < 0)
 		return -1;
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "netns_dev");
-	const cJSON *i = cJSON_GetObjectItemCaseSensitive(o, "netns_ino");
-	t->netns_dev = cJSON_IsNumber(d) ? (uint64_t)d->valuedouble : 0;
-	t->netns_ino = cJSON_IsNumber(i) ? (uint64_t)i->valuedouble : 0;
+	if (u64_field(o, "netns_dev", &t->netns_dev, err) < 0 ||
+	    u64_field(o, "netns_ino", &t->netns_ino, err) < 0)
+		return -1;
 	const cJSON *ifs = cJSON_GetObjectItemCaseSensitive(o, "interfaces"), *x;
 	t->n_if = 0;
 	if (ifs && !cJSON_IsArray(ifs))
