@@ -39,6 +39,7 @@ static void usage(void)
 {
 	printf(
 		"usage: alcatraz-plugin [--socket PATH] [--state-dir DIR] [--docker-host URL | --no-labels]\n"
+		"                       [--resolv-conf FILE]\n"
 		"\n"
 		"Docker network plugin: `docker network create -d NAME` makes a network whose\n"
 		"containers are isolated from the LAN, the host and each other.\n"
@@ -52,6 +53,10 @@ static void usage(void)
 		"                    they are read, a new endpoint passes nothing but DNS\n"
 		"  --no-labels       no labels: endpoints get their settings at once\n"
 		"                    (file, -o of the network, --driver-opt)\n"
+		"  --resolv-conf FILE the resolvers dns=auto allows: those dockerd's embedded\n"
+		"                    DNS forwards to (default /etc/resolv.conf, as dockerd;\n"
+		"                    if dockerd has --dns or daemon.json \"dns\", a file with\n"
+		"                    those as nameserver lines)\n"
 		"  --help            this text\n"
 		"\n"
 		"Started by systemd with LISTEN_FDS, it serves the socket passed as fd 3.\n"
@@ -253,6 +258,7 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "docker-host", required_argument, NULL, 'H' },
 		{ "no-labels", no_argument, NULL, 'L' },
+		{ "resolv-conf", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -276,6 +282,13 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			no_labels = true;
+			break;
+		case 'R':
+			if (optarg[0] != '/') {
+				fprintf(stderr, "alcatraz-plugin: --resolv-conf needs an absolute path\n");
+				return 2;
+			}
+			pl_resolv_conf = optarg;
 			break;
 		case 'h':
 			usage();

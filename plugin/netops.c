@@ -909,10 +909,12 @@ static size_t read_nameservers(const char *path, struct az_addr *v, size_t max)
  * replaced by its real upstreams), IPv6 ones only on an IPv6 network, and
  * Google's when nothing is left.  A container's own --dns is not visible to
  * a network driver: such containers need alcatraz.network.dns. */
+const char *pl_resolv_conf = "/etc/resolv.conf";
+
 static void docker_resolvers(const struct pl_network *n, struct az_target *t)
 {
 	struct az_addr v[AZ_MAX_RESOLVERS];
-	size_t k = read_nameservers("/etc/resolv.conf", v, AZ_MAX_RESOLVERS);
+	size_t k = read_nameservers(pl_resolv_conf, v, AZ_MAX_RESOLVERS);
 	struct az_addr stub;
 	az_addr_parse("127.0.0.53", &stub);
 	if (k == 1 && az_addr_eq(&v[0], &stub))

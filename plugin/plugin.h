@@ -179,6 +179,9 @@ int pl_store_delete_endpoint(const struct pl_driver *d, const char *id, az_error
 
 /* netops.c */
 extern const struct pl_ops pl_netops;
+/* The file dockerd (20.10) takes the embedded DNS's upstreams from, which
+ * dns=auto allows: /etc/resolv.conf unless --resolv-conf says otherwise. */
+extern const char *pl_resolv_conf;
 
 /* engine.c: the Docker Engine API on a Unix socket.  One client per thread;
  * every transfer is bounded in time and size, and ends early once
