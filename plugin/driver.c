@@ -1166,8 +1166,8 @@ static int h_leave(struct pl_driver *d, const cJSON *req, cJSON *reply, az_error
 	return 0;
 }
 
-/* Program/RevokeExternalConnectivity: nothing to do (no published ports
- * yet), but the request is still checked like any other. */
+/* RevokeExternalConnectivity: nothing to undo, but the request is still
+ * checked like any other. */
 static int h_connectivity(struct pl_driver *d, const cJSON *req, cJSON *reply, az_error *err)
 {
 	char id[PL_ID_LEN + 1];
@@ -1175,6 +1175,31 @@ static int h_connectivity(struct pl_driver *d, const cJSON *req, cJSON *reply, a
 
 	if (get_id(req, "NetworkID", id, err) < 0 || get_id(req, "EndpointID", id, err) < 0)
 		return -1;
+	return 0;
+}
+
+/* ProgramExternalConnectivity comes to the container's gateway endpoint
+ * only, and with it the port map (docker run -p / -P) Docker expects that
+ * network's driver to publish: Docker itself maps nothing for a remote
+ * driver.  This driver does not publish ports (yet), and accepting would
+ * leave the user believing a port is open: refused, so `docker run -p`
+ * fails with the reason.  A container that publishes on a bridge network
+ * of Docker's and joins an alcatraz network later (network connect) gets
+ * no Program call here: its ports stay Docker's. */
+static int h_program(struct pl_driver *d, const cJSON *req, cJSON *reply, az_error *err)
+{
+	const cJSON *opts, *pm;
+
+	if (h_connectivity(d, req, reply, err) < 0 || get_object(req, "Options", &opts, err) < 0)
+		return -1;
+	pm = opts ? field(opts, "com.docker.network.portmap") : NULL;
+	if (pm && !cJSON_IsArray(pm))
+		return az_err(err, EINVAL, "Options.com.docker.network.portmap must be an array");
+	if (pm && cJSON_GetArraySize(pm) > 0)
+		return az_err(err, ENOTSUP,
+			      "publishing ports (-p/--publish, -P) is not supported on an alcatraz "
+			      "network: Docker leaves it to the network's driver and this one does not "
+			      "map ports; nothing was published.  Run the container without -p");
 	return 0;
 }
 
@@ -1196,7 +1221,7 @@ static const struct call calls[] = {
 	{ "/NetworkDriver.DeleteEndpoint", h_delete_endpoint, true },
 	{ "/NetworkDriver.Join", h_join, true },
 	{ "/NetworkDriver.Leave", h_leave, true },
-	{ "/NetworkDriver.ProgramExternalConnectivity", h_connectivity, true },
+	{ "/NetworkDriver.ProgramExternalConnectivity", h_program, true },
 	{ "/NetworkDriver.RevokeExternalConnectivity", h_connectivity, true },
 	/* swarm-scope notifications: a local driver has nothing to do */
 	{ "/NetworkDriver.DiscoverNew", h_nothing, false },

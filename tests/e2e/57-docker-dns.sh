@@ -16,6 +16,9 @@
 #   * dns=none (--driver-opt): 53 refused everywhere, and the embedded
 #     resolver's forwarded query never arrives;
 #   * dns=192.168.77.1 (--driver-opt): that one only.
+# And DESIGN point 7 as this driver stands: `docker run -p` on an alcatraz
+# network fails at once with the reason (the driver does not publish ports,
+# and Docker does not for a remote driver), leaving nothing behind.
 set -u
 AZ_SERVER_SECONDS=${AZ_SERVER_SECONDS:-400}
 source "$(dirname "$0")/../lib/docker.sh"
@@ -85,6 +88,18 @@ expect_reachable "8 list: TCP 53 to $AZ_HOST_LAN4" ctr:list tcp "$AZ_HOST_LAN4" 
 expect_refused_fast "8 list: UDP 53 to $AZ_LAN4 (not in its list)" ctr:list udp "$AZ_LAN4" 53
 expect_refused_fast "8 list: TCP 53 to $AZ_LAN4" ctr:list tcp "$AZ_LAN4" 53
 t_check_not "8 list: Docker's embedded DNS (upstream $AZ_LAN4, not in the list) forwards nothing that arrives" embedded list
+
+# --- DESIGN point 7: published ports are refused, not silently dropped ---
+t0=$(_t_now_ms)
+out=$(dk run -d --init -p 8080:80 --network "$NET" --name "$AZ_RUN-pub" "$DK_IMAGE" sleep 60 2>&1) && rc=0 || rc=$?
+ms=$(($(_t_now_ms) - t0))
+if ((rc != 0)) && grep -qF "publishing ports" <<<"$out" && ((ms < 5000)); then
+	t_pass "7 docker run -p on an alcatraz network fails in $ms ms with the reason: $(grep -o 'alcatraz: publishing[^.]*' <<<"$out" | head -1)"
+else
+	t_fail "7 docker run -p" "rc=$rc after $ms ms: $(tr '\n' ' ' <<<"$out" | cut -c1-300)"
+fi
+dk rm -f "$AZ_RUN-pub" >/dev/null 2>&1
+t_check "7 the refused container left no endpoint record" count_is 3 records endpoints
 
 for c in auto none list; do ctr_detach "$c"; done
 dk rm -f "$AZ_RUN-auto" "$AZ_RUN-none" "$AZ_RUN-list" >/dev/null 2>&1

@@ -61,6 +61,9 @@ static const char MAYBE_UNUSED JOIN[] =
 /* ProgramExternalConnectivity (same Options as Join) */
 static const char MAYBE_UNUSED PROGRAM[] =
 	"{\"NetworkID\":\"1db3e1737f660270b69f73296dbd4f24f5d5b2cea112a21d39abeb4f99b37edc\",\"EndpointID\":\"680454bb4b2758b0bac1f6bf0876ef00090211759a55669d17dd7d07d9bc6575\",\"Options\":{\"com.docker.network.endpoint.exposedports\":[{\"Proto\":6,\"Port\":80}],\"com.docker.network.portmap\":[{\"Proto\":6,\"IP\":\"\",\"Port\":80,\"HostIP\":\"\",\"HostPort\":8080,\"HostPortEnd\":8080}]}}";
+/* the same without published ports (docker run without -p) */
+static const char MAYBE_UNUSED PROGRAM_NO_PORTS[] =
+	"{\"NetworkID\":\"1db3e1737f660270b69f73296dbd4f24f5d5b2cea112a21d39abeb4f99b37edc\",\"EndpointID\":\"680454bb4b2758b0bac1f6bf0876ef00090211759a55669d17dd7d07d9bc6575\",\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[]}}";
 /* EndpointOperInfo / Revoke / Leave / DeleteEndpoint (ids only) */
 static const char MAYBE_UNUSED EP_IDS[] =
 	"{\"NetworkID\":\"1db3e1737f660270b69f73296dbd4f24f5d5b2cea112a21d39abeb4f99b37edc\",\"EndpointID\":\"72c84cac0272322f9c04008fd59921280a0c7a1193d03dbd062971067b6cf0c0\"}";

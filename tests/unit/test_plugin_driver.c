@@ -129,7 +129,7 @@ Test(plugin_driver, docker_run_life_cycle)
 	cr_expect(drv.eps[0].joined);
 
 	/* As observed: Program, then EndpointOperInfo twice. */
-	expect_ok(&drv, "NetworkDriver.ProgramExternalConnectivity", subst(PROGRAM, EP_RUN, EP_JOIN), "{}");
+	expect_ok(&drv, "NetworkDriver.ProgramExternalConnectivity", subst(PROGRAM_NO_PORTS, EP_RUN, EP_JOIN), "{}");
 	expect_ok(&drv, "NetworkDriver.EndpointOperInfo", EP_IDS, "{\"Value\":{}}");
 	expect_ok(&drv, "NetworkDriver.EndpointOperInfo", EP_IDS, "{\"Value\":{}}");
 	cr_expect_eq(fake.n, 3, "no effects: %s", fake_calls());
@@ -375,8 +375,25 @@ Test(plugin_driver, unknown_ids_on_delete_and_leave_succeed)
 	expect_ok(&drv, "NetworkDriver.DeleteEndpoint", EP_IDS, "{}");
 	expect_ok(&drv, "NetworkDriver.Leave", EP_IDS, "{}");
 	expect_ok(&drv, "NetworkDriver.RevokeExternalConnectivity", EP_IDS, "{}");
-	expect_ok(&drv, "NetworkDriver.ProgramExternalConnectivity", PROGRAM, "{}");
+	expect_ok(&drv, "NetworkDriver.ProgramExternalConnectivity", PROGRAM_NO_PORTS, "{}");
 	expect_no_calls();
+}
+
+/* docker run -p: the gateway endpoint's Program carries the port map, which
+ * Docker leaves to the driver; this one refuses rather than pretend. */
+Test(plugin_driver, published_ports_are_refused_with_the_reason)
+{
+	net1_with_endpoint();
+	expect_ok(&drv, "NetworkDriver.Join", JOIN,
+		  "{\"InterfaceName\":{\"SrcName\":\"azc72c84cac027\",\"DstPrefix\":\"eth\"},"
+		  "\"Gateway\":\"10.99.0.1\"}");
+	expect_err(&drv, "NetworkDriver.ProgramExternalConnectivity", subst(PROGRAM, EP_RUN, EP_JOIN),
+		   "publishing ports (-p/--publish, -P) is not supported");
+	expect_err(&drv, "NetworkDriver.ProgramExternalConnectivity",
+		   subst(PROGRAM_NO_PORTS, "[]}", "{}}"), "portmap must be an array");
+	/* Options without a port map (an internal network's): nothing to refuse */
+	expect_ok(&drv, "NetworkDriver.ProgramExternalConnectivity",
+		  subst(PROGRAM_NO_PORTS, ",\"com.docker.network.portmap\":[]", ""), "{}");
 }
 
 Test(plugin_driver, delete_endpoint_without_leave_removes_rules)
