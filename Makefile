@@ -185,4 +185,6 @@ docker-plugin: plugin-package
 clean:
 	rm -rf $(B)
 
+include tests/fuzz/fuzz.mk
+
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages alcatraz needs, only those missing.
-#   deps.sh [--if-missing] GROUP...    groups: build test e2e docker
+#   deps.sh [--if-missing] GROUP...    groups: build test e2e docker plugin bench fuzz
 # --if-missing: say nothing when everything is there (used by make check/demo).
 set -eu
 
@@ -13,6 +13,8 @@ e2e="podman runc netavark aardvark-dns iptables catatonit uidmap"
 docker="docker.io"
 plugin="libmicrohttpd-dev libcurl4-openssl-dev"
 bench="iperf3 hyperfine gnuplot-nox jq strace conntrack"
+# libFuzzer and the sanitizer runtimes come with clang's compiler-rt
+fuzz="clang libclang-rt-14-dev llvm"
 
 want=""
 for g in "$@"; do
@@ -23,7 +25,8 @@ for g in "$@"; do
 	docker) want="$want $docker" ;;
 	plugin) want="$want $plugin" ;;
 	bench) want="$want $bench" ;;
-	*) echo "deps.sh: unknown group '$g' (build test e2e docker plugin bench)" >&2; exit 2 ;;
+	fuzz) want="$want $fuzz" ;;
+	*) echo "deps.sh: unknown group '$g' (build test e2e docker plugin bench fuzz)" >&2; exit 2 ;;
 	esac
 done
 

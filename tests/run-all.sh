@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-all.sh — every test layer, in order: unit (Criterion), then each
-# tests/integration/*.sh, then each tests/e2e/*.sh.  Output is shown live and
-# every "PASS:", "FAIL:", "SKIP:" line is counted; the last line is exactly
+# tests/integration/*.sh, then each tests/e2e/*.sh, then the fuzz round.
+# Output is shown live and every "PASS:", "FAIL:", "SKIP:" line is counted;
+# the last line is exactly
 #   N passed, N failed            or   N passed, N failed, N skipped
 # A script that exits non-zero without a FAIL line, prints no result, times
 # out (AZ_TEST_TIMEOUT, default 900 s) or leaves netns/temp dirs behind counts
@@ -30,5 +31,11 @@ for layer in integration e2e; do
 		r_run_script "$s"
 	done
 done
+
+# Hardening (issue 5): a short round of every fuzz target, seeds and
+# regressions replayed (tests/fuzz/run.sh; make fuzz runs longer).
+if r_selected fuzz/run.sh; then
+	FUZZ_SECONDS=${AZ_FUZZ_CHECK_SECONDS:-20} r_run_script "$R_ROOT/tests/fuzz/run.sh"
+fi
 
 r_summary
