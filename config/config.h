@@ -92,6 +92,9 @@ struct az_kv {
  * separators and pass) or any other non-ASCII character.  what names the
  * setting in the message; the offending bytes are never echoed. */
 int az_setting_check(const char *what, const char *text, az_error *err);
+/* Does JSON text hold a NUL byte, raw or escaped (\u0000 in a string)?  cJSON
+ * would cut the string there: such text is refused before parsing. */
+bool az_json_has_nul(const char *text, size_t len);
 
 /* Single values.  On error *err names the entry and what is wrong, e.g.
  * lan-access entry "tcp://192.168.1.300:80": 192.168.1.300 is not an IPv4 address */

@@ -206,8 +206,8 @@ static int parse_object(const char *json, size_t len, struct az_settings *out, a
 	const cJSON *item;
 	unsigned seen = 0;
 
-	if (memchr(json, '\0', len))
-		return az_err(err, EINVAL, "not a JSON text (it holds a NUL byte)");
+	if (az_json_has_nul(json, len))
+		return az_err(err, EINVAL, "not a JSON text (it holds a NUL byte, raw or as \\u0000)");
 	root = cJSON_ParseWithLengthOpts(json, len, &end, false);
 	if (!root)
 		return az_err(err, EINVAL, "not valid JSON (error near byte %zu)",

@@ -76,6 +76,8 @@ static void drop_capabilities(void)
 static int parse_state(const char *text, size_t len, struct oci_in *in, az_error *err)
 {
 	memset(in, 0, sizeof(*in));
+	if (az_json_has_nul(text, len))
+		return az_err(err, EINVAL, "the OCI state on stdin holds a NUL byte (raw or as \\u0000)");
 	in->tree = cJSON_ParseWithLength(text, len);
 	if (!cJSON_IsObject(in->tree))
 		return az_err(err, EINVAL, "the OCI state on stdin is not a JSON object");
@@ -127,6 +129,8 @@ static int parse_config_json(const char *text, size_t len, const char *path, str
 			     az_error *err)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	if (az_json_has_nul(text, len))
+		return az_err(err, EINVAL, "%s holds a NUL byte (raw or as \\u0000)", path);
 	cJSON *o = cJSON_ParseWithLength(text, len);
 	int r = -1;
 	if (!cJSON_IsObject(o)) {

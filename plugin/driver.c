@@ -1247,8 +1247,8 @@ static int parse_body(const char *body, size_t len, cJSON **out, az_error *err)
 		return az_err(err, EFBIG, "request body larger than %u bytes", PL_MAX_BODY);
 	if (len == 0)
 		return az_err(err, EINVAL, "the request has no body (a JSON object was expected)");
-	if (memchr(body, '\0', len))
-		return az_err(err, EINVAL, "the request body is not JSON (it holds a NUL byte)");
+	if (az_json_has_nul(body, len))
+		return az_err(err, EINVAL, "the request body holds a NUL byte (raw or as \\u0000)");
 	*out = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	if (!*out)
 		return az_err(err, EINVAL, "the request body is not valid JSON (at byte %zu)",

@@ -82,8 +82,8 @@ static cJSON *parse_json(const char *text, size_t len, const char *what, az_erro
 	const char *end = NULL;
 	cJSON *j;
 
-	if (memchr(text, '\0', len)) {
-		az_err(err, EINVAL, "%s is not JSON (it holds a NUL byte)", what);
+	if (az_json_has_nul(text, len)) {
+		az_err(err, EINVAL, "%s holds a NUL byte (raw or as \\u0000)", what);
 		return NULL;
 	}
 	j = cJSON_ParseWithLengthOpts(text, len, &end, false);

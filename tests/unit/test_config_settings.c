@@ -135,7 +135,7 @@ static const struct {
 	{ "{\"isolate\": null}", "\"isolate\" must be a string" },
 	{ "{\"isolate\": \"everything\"}", "\"isolate\": \"everything\" is not \"annotated\" or \"all\"" },
 	{ "{\"isolate\": \"ALL\"}", "\"isolate\": \"ALL\" is not" },
-	{ "{\"isolate\": \"a\\u0000ll\"}", "\"isolate\": \"a\" is not" },
+	{ "{\"isolate\": \"a\\u0000ll\"}", "NUL byte, raw or as \\u0000" },
 	{ "{\"isolate\": \"\\u001b[2J\"}", "\"isolate\": \"...\" is not" },
 	{ "{\"annotations\": true}", "\"annotations\" must be a string: \"any\", \"narrow\" or \"ignore\"" },
 	{ "{\"annotations\": \"some\"}", "\"annotations\": \"some\" is not \"any\", \"narrow\" or \"ignore\"" },
