@@ -186,5 +186,6 @@ clean:
 	rm -rf $(B)
 
 include tests/fuzz/fuzz.mk
+include tests/asan/asan.mk
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

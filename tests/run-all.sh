@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run-all.sh — every test layer, in order: unit (Criterion), then each
-# tests/integration/*.sh, then each tests/e2e/*.sh, then the fuzz round.
+# tests/integration/*.sh, then each tests/e2e/*.sh, then the fuzz round and
+# the sanitizer layer.
 # Output is shown live and every "PASS:", "FAIL:", "SKIP:" line is counted;
 # the last line is exactly
 #   N passed, N failed            or   N passed, N failed, N skipped
@@ -33,9 +34,13 @@ for layer in integration e2e; do
 done
 
 # Hardening (issue 5): a short round of every fuzz target, seeds and
-# regressions replayed (tests/fuzz/run.sh; make fuzz runs longer).
+# regressions replayed (tests/fuzz/run.sh; make fuzz runs longer); then
+# unit and integration again with the ASan+UBSan build (tests/asan/run.sh).
 if r_selected fuzz/run.sh; then
 	FUZZ_SECONDS=${AZ_FUZZ_CHECK_SECONDS:-20} r_run_script "$R_ROOT/tests/fuzz/run.sh"
+fi
+if r_selected asan/run.sh; then
+	AZ_TEST_TIMEOUT=${AZ_ASAN_TIMEOUT:-2400} r_run_script "$R_ROOT/tests/asan/run.sh"
 fi
 
 r_summary
