@@ -108,7 +108,7 @@ static void host_elements_remove(const struct az_attachment *a, struct uninstall
 
 	if (!az_target_has_host_peer(&a->target) || !az_host_layer_present())
 		return;
-	if (az_render_host_elements(&a->policy, &a->target, false, &b, &e) < 0) {
+	if (az_render_host_elements(&a->policy, &a->target, AZ_ELEM_DELETE, &b, &e) < 0) {
 		az_log(LOG_WARNING, a->target.id, "uninstall: %s", e.msg);
 		rep->errors++;
 		return;

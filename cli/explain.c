@@ -278,11 +278,11 @@ static int render(const struct explain_opts *o, const struct az_target *t,
 	struct az_buf b;
 
 	az_buf_init(&b);
-	if (az_render_netns(&x->policy, t, h, &b, err) < 0)
+	if (az_render_netns(&x->policy, t, h, AZ_NETNS_REPLACE, &b, err) < 0)
 		goto fail;
 	x->netns = az_buf_steal(&b);
 	if (x->host_peer) {
-		if (az_render_host_elements(&x->policy, t, true, &b, err) < 0)
+		if (az_render_host_elements(&x->policy, t, AZ_ELEM_ADD, &b, err) < 0)
 			goto fail;
 		x->host = az_buf_steal(&b);
 	}

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -293,7 +295,8 @@ int az_read_file(const char *path, size_t max, char **out, size_t *len, az_error
 	return 0;
 }
 
-int az_write_file_atomic(const char *path, const char *data, size_t len, int mode, az_error *err)
+static int write_file(const char *path, const char *data, size_t len, int mode, bool sync,
+		      az_error *err)
 {
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
@@ -312,7 +315,7 @@ int az_write_file_atomic(const char *path, const char *data, size_t len, int mod
 		}
 		off += (size_t)n;
 	}
-	if (fsync(fd) < 0) {
+	if (sync && fsync(fd) < 0) {
 		az_err_errno(err, "fsync %s", tmp);
 		goto fail;
 	}
@@ -332,6 +335,16 @@ fail:
 		close(fd);
 	unlink(tmp);
 	return -1;
+}
+
+int az_write_file_atomic(const char *path, const char *data, size_t len, int mode, az_error *err)
+{
+	return write_file(path, data, len, mode, true, err);
+}
+
+int az_write_file_replace(const char *path, const char *data, size_t len, int mode, az_error *err)
+{
+	return write_file(path, data, len, mode, false, err);
 }
 
 int az_mkdir_p(const char *path, int mode, az_error *err)
@@ -394,4 +407,30 @@ void az_log(int priority, const char *id, const char *fmt, ...)
 		else
 			fprintf(stderr, "alcatraz: %s\n", msg);
 	}
+}
+
+int az_netns_enter(int netns_fd, int *saved, az_error *err)
+{
+	*saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*saved < 0)
+		return az_err_errno(err, "open /proc/thread-self/ns/net");
+	if (setns(netns_fd, CLONE_NEWNET) < 0) {
+		az_err_errno(err, "setns into the container's network namespace");
+		close(*saved);
+		*saved = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void az_netns_leave(int saved)
+{
+	if (setns(saved, CLONE_NEWNET) < 0) {
+		static const char msg[] = "alcatraz: cannot return to the original network namespace; "
+					  "stopping rather than acting on the wrong one\n";
+		ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		(void)w;
+		abort();
+	}
+	close(saved);
 }

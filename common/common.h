@@ -99,6 +99,17 @@ int az_read_file(const char *path, size_t max, char **out, size_t *len, az_error
 int az_read_fd(int fd, size_t max, char **out, size_t *len, az_error *err);
 /* Write a file atomically: temp file in the same directory, fsync, rename. */
 int az_write_file_atomic(const char *path, const char *data, size_t len, int mode, az_error *err);
+/* The same without fsync: for records of kernel state, which a reboot or a
+ * power loss erases as well; a process crash never loses a written page. */
+int az_write_file_replace(const char *path, const char *data, size_t len, int mode, az_error *err);
+/* Move the calling thread into the network namespace netns_fd, saving the
+ * one it was in (*saved, an fd) for az_netns_leave.  Sockets opened in
+ * between stay in netns_fd.  Cheaper than forking a child into it (~1 ms
+ * of a hook's run here); for code that neither blocks nor starts threads. */
+int az_netns_enter(int netns_fd, int *saved, az_error *err);
+/* Back to the saved netns.  If that fails the thread would act on the wrong
+ * namespace: the process aborts rather than go on. */
+void az_netns_leave(int saved);
 /* mkdir -p with mode. */
 int az_mkdir_p(const char *path, int mode, az_error *err);
 

@@ -1,11 +1,9 @@
 /* discover.c — read a container's netns and the host's addresses with
  * libnl-route-3.
  *
- * The container side runs in a forked child: setns() changes only the calling
- * thread, and a netlink socket stays bound to the netns it was opened in, so a
- * child that enters the netns, dumps it and exits leaves the caller where it
- * was.  The child reports one fixed-size record over a pipe; the parent bounds
- * the wait and kills a child that hangs.
+ * The container side: a netlink socket stays bound to the netns it was opened
+ * in, and setns() changes only the calling thread, so the thread enters the
+ * netns, dumps it and comes back (az_netns_enter/leave).
  *
  * A veth's IFLA_LINK is only an ifindex, and ifindexes are per netns: the
  * number alone may name an unrelated interface of the host.  A host-side peer
@@ -17,13 +15,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/net_namespace.h>
@@ -33,9 +26,6 @@
 #include <netlink/route/link.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
-
-#define DISCOVER_TIMEOUT_MS 5000
-#define REPORT_MAGIC 0x617a6431u	/* "azd1" */
 
 /* One interface as seen inside the netns. */
 struct ns_link {
@@ -48,11 +38,8 @@ struct ns_link {
 	bool peer_in_caller_ns;		/* ... and that netns is the caller's */
 };
 
-/* What the child sends: exactly one of these, then it exits. */
+/* What is seen inside the container's netns. */
 struct ns_report {
-	uint32_t magic;
-	int status;			/* 0, or -1 with err set */
-	az_error err;
 	size_t n;
 	struct ns_link links[AZ_MAX_IFACES];
 	bool has_gw4, has_gw6;
@@ -279,176 +266,44 @@ static int collect_gateways(struct nl_sock *sk, struct ns_report *rep, az_error 
 	return 0;
 }
 
-static int child_discover(int netns_fd, struct ns_report *rep, az_error *err)
+/* In the container's netns (the thread moves there and back: a forked
+ * child did this before, for ~1 ms of every hook run). */
+static int discover_inside(int netns_fd, struct ns_report *rep, az_error *err)
 {
 	cleanup_nl_sock struct nl_sock *sk = NULL;
-	/* The netns we were forked in: the one whose interfaces the parent
-	 * will look the peers up in. */
-	cleanup_close int caller_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int caller_fd;	/* the netns whose interfaces the peers are looked up in */
 	int32_t caller_nsid;
+	int r = -1;
 
-	if (caller_fd < 0)
-		return az_err_errno(err, "open /proc/self/ns/net");
-	if (setns(netns_fd, CLONE_NEWNET) < 0)
-		return az_err_errno(err, "setns");
+	if (az_netns_enter(netns_fd, &caller_fd, err) < 0)
+		return -1;
 	if (nl_open(&sk, err) < 0 || collect_links(sk, rep, err) < 0 ||
 	    collect_addrs(sk, rep, err) < 0 || collect_gateways(sk, rep, err) < 0)
-		return -1;
+		goto out;
 	/* Asked after the link dump, which assigns the ids it reports. */
 	if (query_nsid(caller_fd, &caller_nsid, err) < 0)
-		return -1;
+		goto out;
 	for (size_t i = 0; i < rep->n; i++) {
 		struct ns_link *l = &rep->links[i];
 		l->peer_in_caller_ns = l->has_link_netnsid &&
 				       caller_nsid != NETNSA_NSID_NOT_ASSIGNED &&
 				       l->link_netnsid == caller_nsid;
 	}
-	return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-_Noreturn static void child_main(int netns_fd, int wfd)
-{
-	static struct ns_report rep;
-
-	/* Never outlive a parent that gave up on us. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	rep.magic = REPORT_MAGIC;
-	rep.status = child_discover(netns_fd, &rep, &rep.err);
-	_exit(write_all(wfd, &rep, sizeof(rep)) < 0 ? 1 : 0);
-}
-
-/* ---- the parent ---- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Read the report until EOF or the deadline.  Returns the bytes read, or -1
- * with errno (ETIMEDOUT at the deadline). */
-static ssize_t read_report(int fd, struct ns_report *rep, int64_t deadline)
-{
-	char *p = (char *)rep;
-	size_t got = 0;
-	char extra;
-
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int r = poll(&pfd, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			continue;
-		/* Read one byte past a full report to see EOF or garbage. */
-		ssize_t n = got < sizeof(*rep) ? read(fd, p + got, sizeof(*rep) - got)
-					       : read(fd, &extra, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return (ssize_t)got;
-		if (got == sizeof(*rep)) {
-			errno = EPROTO;
-			return -1;
-		}
-		got += (size_t)n;
-	}
-}
-
-/* Reap the child; kill it first if it is past its time.  Returns its wait
- * status, or -1 when it was killed or could not be reaped. */
-static int reap_child(pid_t pid, bool kill_it)
-{
-	int status;
-	if (kill_it)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
-	return kill_it ? -1 : status;
+	r = 0;
+out:
+	nl_socket_free(sk);
+	sk = NULL;
+	az_netns_leave(caller_fd);
+	return r;
 }
 
 static int run_child(int netns_fd, struct ns_report *rep, az_error *err)
 {
-	int p[2];
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return az_err_errno(err, "pipe");
-	cleanup_close int rfd = p[0];
-	int wfd = p[1];
-
-	pid_t pid = fork();
-	if (pid < 0) {
-		az_err_errno(err, "fork");
-		close(wfd);
-		return -1;
-	}
-	if (pid == 0) {
-		close(rfd);
-		child_main(netns_fd, wfd);
-	}
-	close(wfd);
-
 	memset(rep, 0, sizeof(*rep));
-	ssize_t got = read_report(rfd, rep, now_ms() + DISCOVER_TIMEOUT_MS);
-	int saved = errno;
-	int status = reap_child(pid, got < 0);
-
-	if (got < 0) {
-		errno = saved;
-		if (saved == ETIMEDOUT)
-			return az_err(err, ETIMEDOUT, "no answer from the child (pid %d) in %d s; killed it",
-				      (int)pid, DISCOVER_TIMEOUT_MS / 1000);
-		return az_err_errno(err, "read from the child (pid %d)", (int)pid);
-	}
-	if ((size_t)got != sizeof(*rep) || rep->magic != REPORT_MAGIC) {
-		if (status != -1 && WIFSIGNALED(status))
-			return az_err(err, EIO, "child (pid %d) killed by signal %d", (int)pid,
-				      WTERMSIG(status));
-		return az_err(err, EIO, "child (pid %d) ended without a report (%zd bytes, exit status %d)",
-			      (int)pid, got, status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	}
-	/* The report is ours, but its strings come from the kernel: terminate them. */
-	rep->err.msg[sizeof(rep->err.msg) - 1] = '\0';
-	if (rep->status < 0) {
-		*err = rep->err;
+	if (discover_inside(netns_fd, rep, err) < 0)
 		return -1;
-	}
 	if (rep->n > AZ_MAX_IFACES)
-		return az_err(err, EIO, "child sent a bad report");
-	for (size_t i = 0; i < rep->n; i++) {
-		struct az_iface *f = &rep->links[i].iface;
-		f->ctr_ifname[IFNAMSIZ - 1] = '\0';
-		if (f->n4 > AZ_MAX_ADDRS || f->n6 > AZ_MAX_ADDRS)
-			return az_err(err, EIO, "child sent a bad report");
-	}
+		return az_err(err, EIO, "more interfaces than %d", AZ_MAX_IFACES);
 	return 0;
 }
 
@@ -458,7 +313,6 @@ static int find_host_peers(int netns_fd, const struct ns_report *rep, struct az_
 			   az_error *err)
 {
 	cleanup_nl_sock struct nl_sock *sk = NULL;
-	cleanup_nl_cache struct nl_cache *cache = NULL;
 	bool any = false;
 	int32_t ctr_nsid;
 	int r;
@@ -471,9 +325,6 @@ static int find_host_peers(int netns_fd, const struct ns_report *rep, struct az_
 
 	if (nl_open(&sk, err) < 0)
 		return az_err_prefix(err, "host side");
-	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
-	if (r < 0)
-		return az_err(err, EIO, "host side: list interfaces: %s", nl_geterror(r));
 	if (query_nsid(netns_fd, &ctr_nsid, err) < 0)
 		return az_err_prefix(err, "host side");
 	if (ctr_nsid == NETNSA_NSID_NOT_ASSIGNED)
@@ -486,9 +337,15 @@ static int find_host_peers(int netns_fd, const struct ns_report *rep, struct az_
 
 		if (!l->is_veth || !l->peer_in_caller_ns || l->peer_ifindex <= 0)
 			continue;
-		cleanup_rtnl_link struct rtnl_link *h = rtnl_link_get(cache, l->peer_ifindex);
-		if (!h)
+		/* One link asked for by index, never a dump of all of them:
+		 * a host with a thousand containers has a thousand veths. */
+		cleanup_rtnl_link struct rtnl_link *h = NULL;
+		r = rtnl_link_get_kernel(sk, l->peer_ifindex, NULL, &h);
+		if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)
 			continue;
+		if (r < 0)
+			return az_err(err, EIO, "host side: interface %d: %s", l->peer_ifindex,
+				      nl_geterror(r));
 		const char *type = rtnl_link_get_type(h);
 		if (!type || strcmp(type, "veth") != 0 || rtnl_link_get_link(h) != l->ifindex ||
 		    rtnl_link_get_link_netnsid(h, &id) < 0 || id != ctr_nsid)
@@ -499,8 +356,8 @@ static int find_host_peers(int netns_fd, const struct ns_report *rep, struct az_
 		int master = rtnl_link_get_master(h);
 		if (master <= 0)
 			continue;
-		cleanup_rtnl_link struct rtnl_link *br = rtnl_link_get(cache, master);
-		if (!br)
+		cleanup_rtnl_link struct rtnl_link *br = NULL;
+		if (rtnl_link_get_kernel(sk, master, NULL, &br) < 0 || !br)
 			return az_err(err, ENOENT, "host side: master (ifindex %d) of %s not found",
 				      master, f->host_ifname);
 		const char *br_type = rtnl_link_get_type(br);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 static void path_of(char *buf, size_t cap, const char *sub, const char *name)
@@ -78,7 +79,7 @@ static int write_record(const struct az_attachment *a, az_error *err)
 	char *s = az_record_format(a);
 	if (!s)
 		return az_err(err, ENOMEM, "out of memory");
-	int r = az_write_file_atomic(path, s, strlen(s), 0600, err);
+	int r = az_write_file_replace(path, s, strlen(s), 0600, err);
 	free(s);
 	return r;
 }
@@ -91,7 +92,7 @@ static int write_member(const char *id, const char *key, az_error *err)
 		return -1;
 	path_of(path, sizeof(path), "containers", id);
 	int n = snprintf(body, sizeof(body), "{\"netns\": \"%s\"}\n", key);
-	return az_write_file_atomic(path, body, (size_t)n, 0600, err);
+	return az_write_file_replace(path, body, (size_t)n, 0600, err);
 }
 
 /* The attachment key of container id, or -ENOENT. */
@@ -179,28 +180,55 @@ static enum host_state host_state(const struct az_features *f)
  * chains are left alone: rewriting them on every start would cost a kernel
  * commit of every chain each time. */
 static int host_apply(const struct az_attachment *const *v, size_t n, const struct az_hostnet *h,
-		      const struct az_features *f, bool rebuild, az_error *err)
+		      const struct az_features *f, bool rebuild, bool claim_first, az_error *err)
 {
-	struct az_buf b;
+	struct az_buf b, hn;
 	az_buf_init(&b);
+	az_buf_init(&hn);
+	char cache[PATH_MAX];
+	snprintf(cache, sizeof(cache), "%s/hostnet", az_state_dir());
 	int r = -1;
 	if (rebuild)
 		az_buf_printf(&b, "table inet " AZ_TABLE "\ndelete table inet " AZ_TABLE "\n"
 				  "table bridge " AZ_TABLE "\ndelete table bridge " AZ_TABLE "\n");
 	if ((rebuild && az_render_host_skeleton(f, &b) < 0) ||
-	    (h && az_render_host_hostnet(h, &b) < 0)) {
+	    (!rebuild && az_render_host_assert(f, &b) < 0) ||
+	    (h && az_render_host_hostnet(h, &hn) < 0)) {
 		az_err(err, ENOMEM, "out of memory");
 		goto out;
 	}
+	/* The host's networks rarely change, and refilling their sets is a
+	 * deletion (see AZ_NETNS_CREATE for what that costs): refill only
+	 * when they differ from what the last transaction put there. */
+	bool hostnet_new = false;
+	if (h) {
+		char *old = NULL;
+		size_t len = 0;
+		az_error ignored;
+		hostnet_new = rebuild || az_read_file(cache, 1u << 20, &old, &len, &ignored) < 0 ||
+			      len != hn.len || memcmp(old, hn.data, len);
+		free(old);
+		if (hostnet_new) {
+			unlink(cache);
+			az_buf_append(&b, hn.data, hn.len);
+		}
+	}
 	for (size_t i = 0; i < n; i++)
 		if (az_target_has_host_peer(&v[i]->target) &&
-		    az_render_host_elements(&v[i]->policy, &v[i]->target, true, &b, err) < 0)
+		    az_render_host_elements(&v[i]->policy, &v[i]->target,
+					    i == 0 && claim_first ? AZ_ELEM_CREATE : AZ_ELEM_ADD, &b,
+					    err) < 0)
 			goto out;
-	r = az_nft_run(-1, b.data, err);
-	if (r < 0)
+	r = b.len ? az_nft_run(-1, b.data, err) : 0;
+	if (r < 0) {
 		az_err_prefix(err, "host rules");
+	} else if (hostnet_new) {
+		az_error ignored;
+		az_write_file_replace(cache, hn.data, hn.len, 0600, &ignored);
+	}
 out:
 	az_buf_free(&b);
+	az_buf_free(&hn);
 	return r;
 }
 
@@ -219,7 +247,7 @@ static void host_remove(const struct az_attachment *a)
 		return;
 	struct az_buf b;
 	az_buf_init(&b);
-	if (az_render_host_elements(&a->policy, &a->target, false, &b, &e) < 0)
+	if (az_render_host_elements(&a->policy, &a->target, AZ_ELEM_DELETE, &b, &e) < 0)
 		goto out;
 	if (az_nft_run(-1, b.data, &e) == 0 || !az_host_layer_present())
 		goto out;
@@ -286,12 +314,46 @@ static int gc_locked(size_t *removed, az_error *err)
 	return 0;
 }
 
+/* Collecting reads every record: with a thousand containers that is most
+ * of a hook's time.  The hook needs it only when a dead container's element
+ * is in the way of a new one (host_apply_claiming), so it collects then, and
+ * otherwise at most every AZ_GC_INTERVAL_S, to keep the state dir tidy. */
+#define AZ_GC_INTERVAL_S 300
+
+static void stamp_gc(void)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/gc.stamp", az_state_dir());
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		futimens(fd, NULL);
+		close(fd);
+	}
+}
+
+static void gc_if_due(az_error *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	struct timespec now;
+	snprintf(path, sizeof(path), "%s/gc.stamp", az_state_dir());
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (stat(path, &st) == 0 && st.st_mtim.tv_sec <= now.tv_sec &&
+	    now.tv_sec - st.st_mtim.tv_sec < AZ_GC_INTERVAL_S)
+		return;
+	size_t gone;
+	gc_locked(&gone, err);
+	stamp_gc();
+}
+
 int az_gc(size_t *removed, az_error *err)
 {
 	int lock = az_state_lock(az_state_dir(), err);
 	if (lock < 0)
 		return -1;
 	int r = gc_locked(removed, err);
+	if (r == 0)
+		stamp_gc();
 	close(lock);
 	return r;
 }
@@ -374,16 +436,15 @@ static int join_existing(struct az_attachment *a, const struct az_policy *p, con
 	return 0;
 }
 
-/* Apply a's host elements.  When the host layer is missing although other
- * attachments exist (a host "nft flush ruleset"), theirs are re-added in the
- * same transaction: every hook start repairs a flush. */
-static int host_apply_with_others(const struct az_attachment *a, const struct az_hostnet *h,
-				  const struct az_features *f, az_error *err)
+/* Build the host layer anew from the records, with a's elements in it
+ * (a need not be recorded yet): after a host "nft flush ruleset", an
+ * upgrade, or a foreign table of our name — every hook start repairs them. */
+static int host_rebuild_with(const struct az_attachment *a, const struct az_hostnet *h,
+			     const struct az_features *f, az_error *err)
 {
 	struct az_attachment *all = NULL;
 	size_t n = 0, k = 0;
-	bool rebuild = host_state(f) != HOST_CURRENT;
-	if (rebuild && az_attachments_read(&all, &n, err) < 0)
+	if (az_attachments_read(&all, &n, err) < 0)
 		return -1;
 	const struct az_attachment **pv = calloc(n + 1, sizeof(*pv));
 	if (!pv) {
@@ -394,13 +455,63 @@ static int host_apply_with_others(const struct az_attachment *a, const struct az
 	for (size_t i = 0; i < n; i++)
 		if (all[i].alive && strcmp(all[i].key, a->key) && az_target_has_host_peer(&all[i].target))
 			pv[k++] = &all[i];
-	if (rebuild && k > 1)
+	if (k > 1)
 		az_log(LOG_WARNING, a->target.id,
 		       "the host rules were missing or not of this version (ruleset flushed? "
 		       "upgrade?): rebuilt them, for %zu other container(s) too", k - 1);
-	int r = host_apply(pv, k, h, f, rebuild, err);
+	int r = host_apply(pv, k, h, f, true, false, err);
 	free(pv);
 	az_attachments_free(all, n);
+	return r;
+}
+
+/* Add a new attachment's host elements, claiming its addresses and host
+ * interfaces, in one transaction that also requires the host layer to be
+ * this version's (az_render_host_assert): nothing is asked before.  When it
+ * fails, find out why:
+ *   - the host layer is missing or not ours: rebuild it from the records;
+ *   - a claim is refused ("File exists"): a container that died without its
+ *     poststop hook still holds the address — collect the dead, try again;
+ *     an element that no record explains: rebuild. */
+static int host_apply_claiming(const struct az_attachment *a, const struct az_hostnet *h,
+			       const struct az_features *f, az_error *err)
+{
+	const struct az_attachment *one[1] = { a };
+	if (host_apply(one, 1, h, f, false, true, err) == 0)
+		return 0;
+	if (host_state(f) != HOST_CURRENT)
+		return host_rebuild_with(a, h, f, err);
+	if (!strstr(err->msg, "File exists"))
+		return -1;
+	size_t gone;
+	gc_locked(&gone, err);
+	stamp_gc();
+	az_log(LOG_INFO, a->target.id, "an address or interface of this container was still held "
+	       "by one that had stopped unseen; collected %zu such", gone);
+	if (host_apply(one, 1, h, f, false, true, err) == 0)
+		return 0;
+	if (!strstr(err->msg, "File exists"))
+		return -1;
+	az_log(LOG_WARNING, a->target.id, "host elements that no state record explains hold an "
+	       "address of this container: rebuilding the host rules");
+	return host_rebuild_with(a, h, f, err);
+}
+
+/* A new attachment's netns normally has no table of ours: create it with a
+ * transaction that only adds (see AZ_NETNS_CREATE).  A table left there (a
+ * netns reused after a crash) makes that fail; then replace it. */
+static int netns_apply_fresh(const struct az_policy *p, const struct az_target *t,
+			     const struct az_hostnet *h, int netns_fd, struct az_buf *create,
+			     az_error *err)
+{
+	if (az_nft_run(netns_fd, create->data, err) == 0)
+		return 0;
+	struct az_buf b;
+	az_buf_init(&b);
+	int r = az_render_netns(p, t, h, AZ_NETNS_REPLACE, &b, err);
+	if (r == 0)
+		r = az_nft_run(netns_fd, b.data, err);
+	az_buf_free(&b);
 	return r;
 }
 
@@ -408,9 +519,8 @@ static int attach_locked(const struct az_policy *p, const struct az_target *t, i
 			 const struct az_hostnet *h, const struct az_features *f, az_error *err)
 {
 	char key[64], oldkey[64];
-	size_t gone;
 	bool removed;
-	gc_locked(&gone, err);
+	gc_if_due(err);
 	key_of(t, key);
 
 	int r = member_key(t->id, oldkey, err);
@@ -437,7 +547,7 @@ static int attach_locked(const struct az_policy *p, const struct az_target *t, i
 	struct az_buf ns;
 	az_buf_init(&ns);
 	r = -1;
-	if (az_render_netns(p, t, h, &ns, err) < 0)
+	if (az_render_netns(p, t, h, AZ_NETNS_CREATE, &ns, err) < 0)
 		goto out;
 	snprintf(a->key, sizeof(a->key), "%s", key);
 	a->target = *t;
@@ -450,11 +560,11 @@ static int attach_locked(const struct az_policy *p, const struct az_target *t, i
 		az_err_prefix(err, "state");
 		goto undo;
 	}
-	if (netns_fd >= 0 && az_nft_run(netns_fd, ns.data, err) < 0) {
+	if (netns_fd >= 0 && netns_apply_fresh(p, t, h, netns_fd, &ns, err) < 0) {
 		az_err_prefix(err, "rules in the container's network namespace");
 		goto undo;
 	}
-	if (az_target_has_host_peer(t) && host_apply_with_others(a, h, f, err) < 0)
+	if (az_target_has_host_peer(t) && host_apply_claiming(a, h, f, err) < 0)
 		goto undo;
 	r = 0;
 	goto out;
@@ -492,18 +602,18 @@ static int reattach_locked(const struct az_policy *p, const struct az_target *t,
 	memcpy(next->members, a->members, sizeof(next->members));
 	if (az_policy_copy(&next->policy, p, err) < 0)
 		goto out;
-	if (netns_fd >= 0 && az_render_netns(p, t, h, &ns, err) < 0)
+	if (netns_fd >= 0 && az_render_netns(p, t, h, AZ_NETNS_REPLACE, &ns, err) < 0)
 		goto out;
 	if (az_target_has_host_peer(t)) {
 		if (host_state(f) != HOST_CURRENT) {
 			/* rebuilt from the records: the new one must be in place */
-			if (write_record(next, err) < 0 || host_apply_with_others(next, h, f, err) < 0)
+			if (write_record(next, err) < 0 || host_rebuild_with(next, h, f, err) < 0)
 				goto out;
 		} else {
 			/* old elements out, new ones in, one transaction */
 			if ((az_target_has_host_peer(&a->target) &&
-			     az_render_host_elements(&a->policy, &a->target, false, &b, err) < 0) ||
-			    az_render_host_elements(p, t, true, &b, err) < 0)
+			     az_render_host_elements(&a->policy, &a->target, AZ_ELEM_DELETE, &b, err) < 0) ||
+			    az_render_host_elements(p, t, AZ_ELEM_ADD, &b, err) < 0)
 				goto out;
 			if (az_nft_run(-1, b.data, err) < 0) {
 				az_err_prefix(err, "host rules");
@@ -615,7 +725,8 @@ int az_restore(const struct az_hostnet *h, const struct az_features *f, size_t *
 		for (size_t i = 0; pv && i < n; i++)
 			if (v[i].alive && az_target_has_host_peer(&v[i].target))
 				pv[(*restored)++] = &v[i];
-		r = pv ? host_apply(pv, *restored, h, f, true, err) : az_err(err, ENOMEM, "out of memory");
+		r = pv ? host_apply(pv, *restored, h, f, true, false, err)
+		       : az_err(err, ENOMEM, "out of memory");
 		free(pv);
 	}
 	az_attachments_free(v, n);

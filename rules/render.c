@@ -339,15 +339,24 @@ static void netns_chain_family(struct az_buf *o, const struct az_policy *p,
 }
 
 int az_render_netns(const struct az_policy *p, const struct az_target *t,
-		    const struct az_hostnet *h, struct az_buf *o, az_error *err)
+		    const struct az_hostnet *h, enum az_netns_mode mode, struct az_buf *o,
+		    az_error *err)
 {
 	if (!az_id_valid(t->id))
 		return az_err(err, EINVAL, "invalid container id");
 	if (check_tokens(p, t, err) < 0)
 		return -1;
-	/* Create-then-delete makes the replace atomic and idempotent. */
-	az_buf_printf(o, "table inet " T "\ndelete table inet " T "\n");
-	az_buf_printf(o, "table inet " T " {\n\tcomment \"alcatraz:%s\"\n", t->id);
+	if (mode == AZ_NETNS_CREATE) {
+		/* "create" refuses an existing table.  nft 1.0.6 keeps only the
+		 * comment of a "create table" block and a table update drops
+		 * the comment: so the comment here, the content below. */
+		az_buf_printf(o, "create table inet " T " { comment \"alcatraz:%s\"; }\n"
+				 "table inet " T " {\n", t->id);
+	} else {
+		/* Create-then-delete makes the replace atomic and idempotent. */
+		az_buf_printf(o, "table inet " T "\ndelete table inet " T "\n");
+		az_buf_printf(o, "table inet " T " {\n\tcomment \"alcatraz:%s\"\n", t->id);
+	}
 	netns_family(o, p, t, h, AF_INET);
 	netns_family(o, p, t, h, AF_INET6);
 	az_buf_printf(o, "\tchain output {\n"
@@ -521,6 +530,9 @@ int az_render_layout_id(const struct az_features *f, char id[32])
 		az_buf_free(&b);
 		return -1;
 	}
+	/* The marker set (az_render_host_assert) is part of the layout: a
+	 * layer made before it existed must not count as current. */
+	az_buf_printf(&b, "marker: chain, set inet_service { 1 }\n");
 	uint32_t h = 2166136261u;	/* FNV-1a */
 	for (size_t i = 0; i < b.len; i++)
 		h = (h ^ (uint8_t)b.data[i]) * 16777619u;
@@ -535,6 +547,19 @@ int az_render_host_skeleton(const struct az_features *f, struct az_buf *o)
 	if (az_render_layout_id(f, id) < 0 || skeleton_body(f, o) < 0)
 		return -1;
 	az_buf_printf(o, "add chain inet " T " %s\nadd chain bridge " T " %s\n", id, id);
+	/* The same marker as a set holding one element, so that a transaction
+	 * can require this layout at no cost (az_render_host_assert). */
+	az_buf_printf(o, "add set inet " T " %s { type inet_service; elements = { 1 }; }\n"
+			 "add set bridge " T " %s { type inet_service; elements = { 1 }; }\n", id, id);
+	return 0;
+}
+
+int az_render_host_assert(const struct az_features *f, struct az_buf *o)
+{
+	char id[32];
+	if (az_render_layout_id(f, id) < 0)
+		return -1;
+	az_buf_printf(o, "add element inet " T " %s { 1 }\nadd element bridge " T " %s { 1 }\n", id, id);
 	return 0;
 }
 
@@ -572,6 +597,7 @@ int az_render_host_hostnet(const struct az_hostnet *h, struct az_buf *o)
 struct elem_ctx {
 	struct az_buf *o;
 	const char *verb;	/* "add" or "delete" */
+	const char *claim;	/* the verb of the claiming elements */
 	char comment[AZ_ID_MAX + 32];
 	const char *fam;	/* "inet" or "bridge" */
 };
@@ -579,16 +605,34 @@ struct elem_ctx {
 static void elem(struct elem_ctx *c, const char *family, const char *set, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+static void elem_v(struct elem_ctx *c, const char *verb, const char *family, const char *set,
+		   const char *fmt, va_list ap)
+{
+	az_buf_printf(c->o, "%s element %s " T " %s { ", verb, family, set);
+	az_buf_vprintf(c->o, fmt, ap);
+	if (verb[0] != 'd')
+		az_buf_printf(c->o, " %s", c->comment);
+	az_buf_printf(c->o, " }\n");
+}
+
 static void elem(struct elem_ctx *c, const char *family, const char *set, const char *fmt, ...)
 {
 	va_list ap;
-	az_buf_printf(c->o, "%s element %s " T " %s { ", c->verb, family, set);
 	va_start(ap, fmt);
-	az_buf_vprintf(c->o, fmt, ap);
+	elem_v(c, c->verb, family, set, fmt, ap);
 	va_end(ap);
-	if (c->verb[0] == 'a')
-		az_buf_printf(c->o, " %s", c->comment);
-	az_buf_printf(c->o, " }\n");
+}
+
+/* An element that claims an address or interface for this container. */
+static void elem_claim(struct elem_ctx *c, const char *family, const char *set, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void elem_claim(struct elem_ctx *c, const char *family, const char *set, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	elem_v(c, c->claim, family, set, fmt, ap);
+	va_end(ap);
 }
 
 /* Map elements carry the comment on the key: "KEY comment \"…\" : VALUE". */
@@ -619,7 +663,7 @@ static void host_family(struct elem_ctx *c, const struct az_policy *p, const str
 			const struct az_addr *ca = family == AF_INET ? &f->addr4[j].addr : &f->addr6[j].addr;
 			az_addr_str(ca, a);
 			snprintf(set, sizeof(set), "ctr%s", s);
-			elem(c, "inet", set, "%s", a);
+			elem_claim(c, "inet", set, "%s", a);
 			snprintf(set, sizeof(set), "refused%s", s);
 			elem(c, "inet", set, "%s", a);
 			if (f->host_ifname[0]) {
@@ -693,8 +737,8 @@ static void host_family(struct elem_ctx *c, const struct az_policy *p, const str
 	}
 }
 
-int az_render_host_elements(const struct az_policy *p, const struct az_target *t, bool add,
-			    struct az_buf *o, az_error *err)
+int az_render_host_elements(const struct az_policy *p, const struct az_target *t,
+			    enum az_elem_verb verb, struct az_buf *o, az_error *err)
 {
 	if (!az_id_valid(t->id))
 		return az_err(err, EINVAL, "invalid container id");
@@ -703,11 +747,12 @@ int az_render_host_elements(const struct az_policy *p, const struct az_target *t
 	for (size_t i = 0; i < t->n_if; i++)
 		if (t->ifs[i].host_ifname[0] && !ifname_valid(t->ifs[i].host_ifname))
 			return az_err(err, EINVAL, "invalid host interface name");
-	struct elem_ctx c = { .o = o, .verb = add ? "add" : "delete" };
+	struct elem_ctx c = { .o = o, .verb = verb == AZ_ELEM_DELETE ? "delete" : "add" };
+	c.claim = verb == AZ_ELEM_CREATE ? "create" : c.verb;
 	snprintf(c.comment, sizeof(c.comment), "comment \"alcatraz:%s\"", t->id);
 	for (size_t i = 0; i < t->n_if; i++)
 		if (t->ifs[i].host_ifname[0])
-			elem(&c, "bridge", "ports", "\"%s\"", t->ifs[i].host_ifname);
+			elem_claim(&c, "bridge", "ports", "\"%s\"", t->ifs[i].host_ifname);
 	host_family(&c, p, t, AF_INET);
 	host_family(&c, p, t, AF_INET6);
 	return 0;

@@ -78,21 +78,36 @@ size_t az_blocked_catalogue(int family, const struct az_prefix **out);
 
 /* ---- pure rendering: nft script text ---- */
 
-/* The whole table for the container's own netns (replaces any previous one:
- * "table … ; delete table …; table … { … }" in one transaction). */
+/* The whole table for the container's own netns.  AZ_NETNS_REPLACE replaces
+ * any previous one ("table … ; delete table …; table … { … }" in one
+ * transaction); AZ_NETNS_CREATE only adds, and fails if the table exists.
+ * Create is what a fresh netns gets: a transaction that deletes anything
+ * makes the kernel wait for an RCU grace period when the nf_tables socket
+ * is closed (5–35 ms here), one that only adds does not. */
+enum az_netns_mode { AZ_NETNS_REPLACE, AZ_NETNS_CREATE };
 int az_render_netns(const struct az_policy *p, const struct az_target *t,
-		    const struct az_hostnet *h, struct az_buf *out, az_error *err);
+		    const struct az_hostnet *h, enum az_netns_mode mode, struct az_buf *out,
+		    az_error *err);
 /* Fixed host skeleton: tables, sets, maps, chains, and an empty marker chain
  * named by az_render_layout_id().  Idempotent ("add"). */
 int az_render_host_skeleton(const struct az_features *f, struct az_buf *out);
 /* "layout_<fingerprint of the skeleton>" */
 int az_render_layout_id(const struct az_features *f, char id[32]);
+/* Lines that make a transaction fail unless the host layer in the kernel is
+ * this skeleton's, and change nothing when it is: "add element" of the
+ * element the marker set already holds.  Cheaper than asking first. */
+int az_render_host_assert(const struct az_features *f, struct az_buf *out);
 /* Host-wide set of connected prefixes: flush + refill, idempotent. */
 int az_render_host_hostnet(const struct az_hostnet *h, struct az_buf *out);
-/* This container's host elements: "add element" lines (add) or "delete
- * element" lines (del) for exactly the same elements. */
+/* This container's host elements: "add element" lines (AZ_ELEM_ADD) or
+ * "delete element" lines (AZ_ELEM_DELETE) for exactly the same elements.
+ * AZ_ELEM_CREATE is ADD with "create" for the elements that claim the
+ * container's addresses and host interfaces (sets ctr4/ctr6, bridge ports):
+ * the transaction then fails with "File exists" when an element of a
+ * container that died unseen still holds one of them. */
+enum az_elem_verb { AZ_ELEM_DELETE = 0, AZ_ELEM_ADD = 1, AZ_ELEM_CREATE = 2 };
 int az_render_host_elements(const struct az_policy *p, const struct az_target *t,
-			    bool add, struct az_buf *out, az_error *err);
+			    enum az_elem_verb verb, struct az_buf *out, az_error *err);
 
 /* ---- effects: libnftables ---- */
 

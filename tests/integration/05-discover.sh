@@ -202,7 +202,7 @@ case_bad_netns() {
 	local name=not-a-netns h=$P-h7 why=
 	mkns "$h" || { fail $name "setup failed"; return; }
 	run_dump "$h" /etc/hostname
-	[ $rc != 0 ] && grep -q "^error: netns discovery: setns: Invalid argument" <<<"$errout" ||
+	[ $rc != 0 ] && grep -q "^error: netns discovery: setns.*: Invalid argument" <<<"$errout" ||
 		{ fail $name "exit $rc, stderr: $errout"; return; }
 	pass $name
 }

@@ -58,7 +58,7 @@ static char *render_netns(const struct az_policy *p, const struct az_target *t,
 	struct az_buf b;
 	az_error e;
 	az_buf_init(&b);
-	cr_assert_eq(az_render_netns(p, t, h, &b, &e), 0, "%s", e.msg);
+	cr_assert_eq(az_render_netns(p, t, h, AZ_NETNS_REPLACE, &b, &e), 0, "%s", e.msg);
 	return az_buf_steal(&b);
 }
 
@@ -123,7 +123,7 @@ Test(render, token_without_gateway_is_an_error)
 	make_policy(&p);
 	t.has_gw4 = false;
 	az_buf_init(&b);
-	cr_assert_lt(az_render_netns(&p, &t, NULL, &b, &e), 0);
+	cr_assert_lt(az_render_netns(&p, &t, NULL, AZ_NETNS_REPLACE, &b, &e), 0);
 	cr_assert(strstr(e.msg, "HOST_IP"), "%s", e.msg);
 	az_buf_free(&b);
 }
@@ -147,7 +147,7 @@ Test(render, proxy_v4_only_refuses_v6_tcp)
 	struct az_buf b;
 	az_error e;
 	az_buf_init(&b);
-	cr_assert_eq(az_render_host_elements(&p, &t, true, &b, &e), 0);
+	cr_assert_eq(az_render_host_elements(&p, &t, AZ_ELEM_ADD, &b, &e), 0);
 	cr_assert(strstr(b.data, "add element inet alcatraz proxy4 { 10.88.0.5 comment \"alcatraz:0123456789abcdef\" : 10.88.0.1 . 12345 }"), "%s", b.data);
 	cr_assert(strstr(b.data, "add element inet alcatraz noproxy6 { fd00:88::5 "), "%s", b.data);
 	cr_assert(strstr(b.data, "add element inet alcatraz udpblock4 { 10.88.0.5 "), "%s", b.data);
@@ -164,8 +164,8 @@ Test(render, host_elements_add_and_delete_match)
 	make_policy(&p);
 	az_buf_init(&a);
 	az_buf_init(&d);
-	cr_assert_eq(az_render_host_elements(&p, &t, true, &a, &e), 0);
-	cr_assert_eq(az_render_host_elements(&p, &t, false, &d, &e), 0);
+	cr_assert_eq(az_render_host_elements(&p, &t, AZ_ELEM_ADD, &a, &e), 0);
+	cr_assert_eq(az_render_host_elements(&p, &t, AZ_ELEM_DELETE, &d, &e), 0);
 	cr_assert(strstr(a.data, "add element bridge alcatraz ports { \"veth1234\" comment"), "%s", a.data);
 	cr_assert(strstr(a.data, "add element bridge alcatraz bind4 { \"veth1234\" . 10.88.0.5 comment"), "%s", a.data);
 	cr_assert(strstr(a.data, "add element inet alcatraz allow4 { 10.88.0.5 . 192.168.1.0/24 . tcp . 8080 comment"), "%s", a.data);
@@ -194,11 +194,11 @@ Test(render, hostile_ids_and_ifnames_are_refused)
 	make_policy(&p);
 	az_buf_init(&b);
 	strcpy(t.id, "x\"; flush ruleset");
-	cr_assert_lt(az_render_netns(&p, &t, NULL, &b, &e), 0);
-	cr_assert_lt(az_render_host_elements(&p, &t, true, &b, &e), 0);
+	cr_assert_lt(az_render_netns(&p, &t, NULL, AZ_NETNS_REPLACE, &b, &e), 0);
+	cr_assert_lt(az_render_host_elements(&p, &t, AZ_ELEM_ADD, &b, &e), 0);
 	make_target(&t);
 	strcpy(t.ifs[0].host_ifname, "a\" }; flush");
-	cr_assert_lt(az_render_host_elements(&p, &t, true, &b, &e), 0);
+	cr_assert_lt(az_render_host_elements(&p, &t, AZ_ELEM_ADD, &b, &e), 0);
 	az_buf_free(&b);
 }
 
