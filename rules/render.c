@@ -239,6 +239,89 @@ static void emit_l4(struct az_buf *o, unsigned protos, int *first, const char *d
 	}
 }
 
+/* ---- alcatraz watch: one chain per refusal reason ---- */
+
+static const char *const reason_names[] = { "host", "peer", "metadata", "lan", "blocked",
+					    "hold", "proxy-bypass", "udp-block" };
+enum { R_HOST, R_PEER, R_METADATA, R_LAN, R_BLOCKED, R_HOLD, R_PROXY, R_UDP, N_REASONS };
+static const char *const reason_chains[] = { "refuse_host", "refuse_peer", "refuse_metadata",
+					      "refuse_lan", "refuse_blocked", "refuse_hold",
+					      "refuse_proxy_bypass", "refuse_udp_block" };
+
+size_t az_reasons(const char *const **names)
+{
+	*names = reason_names;
+	return N_REASONS;
+}
+
+/* Link-local, where the cloud metadata services live (169.254.169.254,
+ * AWS's fd00:ec2::254 on IPv6). */
+#define METADATA4 "169.254.0.0/16"
+#define METADATA6 "fd00:ec2::254"
+
+/* The body of a reason's chain: the message to the watcher, within the
+ * table's budget, then the common refusal. */
+static void reason_log(struct az_buf *o, int r)
+{
+	az_buf_printf(o, "limit name \"" AZ_NFLOG_LIMIT "\" log prefix \"" AZ_NFLOG_PREFIX
+			 "%s\" group %d", reason_names[r], AZ_NFLOG_GROUP);
+}
+
+static void emit_set_or_skip(struct az_buf *o, const char *ip, const struct plist *l,
+			     const char *chain, const char *ind)
+{
+	if (!l->n)
+		return;
+	az_buf_printf(o, "%s%s daddr { ", ind, ip);
+	emit_prefixes(o, l);
+	az_buf_printf(o, " } goto %s\n", chain);
+}
+
+/* chain refuse_dst4/6 of the netns table: every packet here is refused
+ * (its destination is in @blockedN); which destination rule it was. */
+static void netns_dst_chain(struct az_buf *o, const struct az_target *t,
+			    const struct az_hostnet *h, int family)
+{
+	const char *ip = fam_ip(family);
+	struct plist *l = calloc(1, sizeof(*l));
+	if (!l)
+		return;
+	az_buf_printf(o, "\tchain refuse_dst%s {\n", fam_sfx(family));
+	/* the host's own addresses, the gateway among them */
+	for (size_t i = 0; h && i < h->n; i++)
+		if (h->v[i].addr.family == family && host_prefix(&h->v[i]))
+			plist_add(l, &h->v[i]);
+	if ((family == AF_INET && t->has_gw4) || (family == AF_INET6 && t->has_gw6)) {
+		struct az_prefix g = { .addr = family == AF_INET ? t->gw4 : t->gw6,
+				       .len = family == AF_INET ? 32 : 128 };
+		plist_add(l, &g);
+	}
+	emit_set_or_skip(o, ip, l, reason_chains[R_HOST], "\t\t");
+	/* the container's own networks: the other containers on them */
+	l->n = 0;
+	for (size_t i = 0; i < t->n_if; i++) {
+		const struct az_iface *f = &t->ifs[i];
+		size_t n = family == AF_INET ? f->n4 : f->n6;
+		for (size_t j = 0; j < n; j++) {
+			const struct az_prefix *a = family == AF_INET ? &f->addr4[j] : &f->addr6[j];
+			if (!host_prefix(a) && !(family == AF_INET6 && a->addr.b[0] == 0xfe &&
+						 (a->addr.b[1] & 0xc0) == 0x80))
+				plist_add(l, a);
+		}
+	}
+	emit_set_or_skip(o, ip, l, reason_chains[R_PEER], "\t\t");
+	az_buf_printf(o, "\t\t%s daddr %s goto %s\n", ip,
+		      family == AF_INET ? METADATA4 : METADATA6, reason_chains[R_METADATA]);
+	/* the networks the host is connected to */
+	l->n = 0;
+	for (size_t i = 0; h && i < h->n; i++)
+		if (h->v[i].addr.family == family && !host_prefix(&h->v[i]))
+			plist_add(l, &h->v[i]);
+	emit_set_or_skip(o, ip, l, reason_chains[R_LAN], "\t\t");
+	az_buf_printf(o, "\t\tgoto %s\n\t}\n", reason_chains[R_BLOCKED]);
+	free(l);
+}
+
 /* ---- the container's own netns ---- */
 
 static void netns_family(struct az_buf *o, const struct az_policy *p, const struct az_target *t,
@@ -322,7 +405,8 @@ static void netns_chain_family(struct az_buf *o, const struct az_policy *p,
 				 "mld2-listener-report } accept\n");
 	az_buf_printf(o, "\t\tmeta l4proto { tcp, udp } th dport 53 %s daddr @dns%s accept\n", ip, s);
 	if (t->hold)
-		az_buf_printf(o, "\t\tmeta nfproto %s goto refuse\n", family == AF_INET ? "ipv4" : "ipv6");
+		az_buf_printf(o, "\t\tmeta nfproto %s goto %s\n", family == AF_INET ? "ipv4" : "ipv6",
+			      reason_chains[R_HOLD]);
 	if (p->proxy.n) {
 		if (proxy_for(p, t, family, &pa, &pport))
 			az_buf_printf(o, "\t\t%s daddr %s tcp dport %u accept\n", ip,
@@ -330,12 +414,12 @@ static void netns_chain_family(struct az_buf *o, const struct az_policy *p,
 		else
 			/* a proxied container must not reach anything by TCP
 			 * in a family the proxy does not serve */
-			az_buf_printf(o, "\t\tmeta nfproto %s meta l4proto tcp goto refuse\n",
-				      family == AF_INET ? "ipv4" : "ipv6");
+			az_buf_printf(o, "\t\tmeta nfproto %s meta l4proto tcp goto %s\n",
+				      family == AF_INET ? "ipv4" : "ipv6", reason_chains[R_PROXY]);
 	}
 	az_buf_printf(o, "\t\t%s daddr @allowall%s accept\n", ip, s);
 	az_buf_printf(o, "\t\t%s daddr . meta l4proto . th dport @allow%s accept\n", ip, s);
-	az_buf_printf(o, "\t\t%s daddr @blocked%s goto refuse\n", ip, s);
+	az_buf_printf(o, "\t\t%s daddr @blocked%s goto refuse_dst%s\n", ip, s, s);
 }
 
 int az_render_netns(const struct az_policy *p, const struct az_target *t,
@@ -357,6 +441,7 @@ int az_render_netns(const struct az_policy *p, const struct az_target *t,
 		az_buf_printf(o, "table inet " T "\ndelete table inet " T "\n");
 		az_buf_printf(o, "table inet " T " {\n\tcomment \"alcatraz:%s\"\n", t->id);
 	}
+	az_buf_printf(o, "\tlimit " AZ_NFLOG_LIMIT " { rate " AZ_NFLOG_RATE "; }\n");
 	netns_family(o, p, t, h, AF_INET);
 	netns_family(o, p, t, h, AF_INET6);
 	az_buf_printf(o, "\tchain output {\n"
@@ -366,13 +451,20 @@ int az_render_netns(const struct az_policy *p, const struct az_target *t,
 	netns_chain_family(o, p, t, AF_INET);
 	netns_chain_family(o, p, t, AF_INET6);
 	if (p->proxy.n && p->proxy_udp == AZ_PROXY_UDP_BLOCK)
-		az_buf_printf(o, "\t\tmeta l4proto udp goto refuse\n");
+		az_buf_printf(o, "\t\tmeta l4proto udp goto %s\n", reason_chains[R_UDP]);
+	az_buf_printf(o, "\t}\n");
+	netns_dst_chain(o, t, h, AF_INET);
+	netns_dst_chain(o, t, h, AF_INET6);
+	for (int r = 0; r < N_REASONS; r++) {
+		az_buf_printf(o, "\tchain %s {\n\t\t", reason_chains[r]);
+		reason_log(o, r);
+		az_buf_printf(o, "\n\t\tgoto refuse\n\t}\n");
+	}
 	/* The kernel log line names the container (the host layer can only
 	 * name its address).  Outside the initial netns the kernel writes it
 	 * only with net.netfilter.nf_log_all_netns=1. */
 	char sid[13];
-	az_buf_printf(o, "\t}\n"
-			 "\tchain refuse {\n"
+	az_buf_printf(o, "\tchain refuse {\n"
 			 "\t\tcounter\n"
 			 "\t\tlimit rate 10/second burst 20 packets log prefix \"alcatraz %s refused: \" level info\n"
 			 "\t\tmeta l4proto tcp reject with tcp reset\n"
@@ -428,6 +520,8 @@ static int skeleton_body(const struct az_features *f, struct az_buf *o)
 		      "add chain inet " T " lanall6\n"
 		      "add chain inet " T " refuse4\n"
 		      "add chain inet " T " refuse6\n"
+		      "add chain inet " T " dst4\n"
+		      "add chain inet " T " dst6\n"
 		      "add chain inet " T " nat { type nat hook prerouting priority dstnat; policy accept; }\n"
 		      "flush chain inet " T " prerouting\n"
 		      "flush chain inet " T " ctr4\n"
@@ -436,9 +530,21 @@ static int skeleton_body(const struct az_features *f, struct az_buf *o)
 		      "flush chain inet " T " lanall6\n"
 		      "flush chain inet " T " refuse4\n"
 		      "flush chain inet " T " refuse6\n"
+		      "flush chain inet " T " dst4\n"
+		      "flush chain inet " T " dst6\n"
 		      "flush chain inet " T " nat\n"
 		      "add rule inet " T " prerouting ip saddr @ctr4 jump ctr4\n"
 		      "add rule inet " T " prerouting ip6 saddr @ctr6 jump ctr6\n");
+	/* alcatraz watch: a chain per reason (see AZ_NFLOG_GROUP) */
+	az_buf_printf(o, "add limit inet " T " " AZ_NFLOG_LIMIT " { rate " AZ_NFLOG_RATE "; }\n");
+	for (int r = 0; r < N_REASONS; r++) {
+		az_buf_printf(o, "add chain inet " T " %s\nflush chain inet " T " %s\n"
+				 "add rule inet " T " %s ", reason_chains[r], reason_chains[r],
+			      reason_chains[r]);
+		reason_log(o, r);
+		az_buf_printf(o, "\nadd rule inet " T " %s meta nfproto ipv4 goto refuse4\n"
+				 "add rule inet " T " %s goto refuse6\n", reason_chains[r], reason_chains[r]);
+	}
 	for (int k = 0; k < 2; k++) {
 		int fam = k ? AF_INET6 : AF_INET;
 		const char *s = fam_sfx(fam), *ip = fam_ip(fam);
@@ -450,25 +556,34 @@ static int skeleton_body(const struct az_features *f, struct az_buf *o)
 					 "mld-listener-report, mld2-listener-report } accept\n");
 		az_buf_printf(o,
 			      "add rule inet " T " ctr%s meta l4proto { tcp, udp } th dport 53 %s saddr . %s daddr @dns%s accept\n"
-			      "add rule inet " T " ctr%s %s saddr @hold%s goto refuse%s\n"
+			      "add rule inet " T " ctr%s %s saddr @hold%s goto refuse_hold%.0s\n"
 			      "add rule inet " T " ctr%s meta l4proto tcp %s saddr . %s daddr . tcp dport @proxydst%s accept\n"
-			      "add rule inet " T " ctr%s meta l4proto tcp %s saddr @noproxy%s goto refuse%s\n"
+			      "add rule inet " T " ctr%s meta l4proto tcp %s saddr @noproxy%s goto refuse_proxy_bypass%.0s\n"
 			      "add rule inet " T " ctr%s %s saddr . %s daddr @allowall%s accept\n"
 			      "add rule inet " T " ctr%s %s saddr . %s daddr . meta l4proto . th dport @allow%s accept\n"
 			      "add rule inet " T " ctr%s %s saddr @lanall%s goto lanall%s\n"
-			      "add rule inet " T " ctr%s %s daddr @blocked%s goto refuse%s\n"
-			      "add rule inet " T " ctr%s %s daddr @hostnet%s goto refuse%s\n"
-			      "add rule inet " T " ctr%s meta l4proto udp %s saddr @udpblock%s goto refuse%s\n",
+			      "add rule inet " T " ctr%s %s daddr @blocked%s goto dst%s\n"
+			      "add rule inet " T " ctr%s %s daddr @hostnet%s goto dst%s\n"
+			      "add rule inet " T " ctr%s meta l4proto udp %s saddr @udpblock%s goto refuse_udp_block%.0s\n",
 			      s, ip, ip, s, s, ip, s, s, s, ip, ip, s, s, ip, s, s, s, ip, ip, s, s, ip, ip, s, s, ip,
 			      s, s, s, ip, s, s, s, ip, s, s, s, ip, s, s);
 		/* lan-access "*": see plist_fill_lanall() */
 		az_buf_printf(o,
-			      "add rule inet " T " lanall%s %s daddr @hostaddr%s goto refuse%s\n"
-			      "add rule inet " T " lanall%s %s saddr . %s daddr @ownnet%s goto refuse%s\n"
-			      "add rule inet " T " lanall%s %s daddr { %s } goto refuse%s\n"
-			      "add rule inet " T " lanall%s meta l4proto udp %s saddr @udpblock%s goto refuse%s\n",
+			      "add rule inet " T " lanall%s %s daddr @hostaddr%s goto refuse_host%.0s\n"
+			      "add rule inet " T " lanall%s %s saddr . %s daddr @ownnet%s goto refuse_peer%.0s\n"
+			      "add rule inet " T " lanall%s %s daddr { %s } goto dst%s\n"
+			      "add rule inet " T " lanall%s meta l4proto udp %s saddr @udpblock%s goto refuse_udp_block%.0s\n",
 			      s, ip, s, s, s, ip, ip, s, s, s, ip,
 			      fam == AF_INET ? LANALL_FIXED4 : LANALL_FIXED6, s, s, ip, s, s);
+		/* which destination rule refused: every packet here is refused */
+		az_buf_printf(o,
+			      "add rule inet " T " dst%s %s daddr @hostaddr%s goto refuse_host\n"
+			      "add rule inet " T " dst%s %s saddr . %s daddr @ownnet%s goto refuse_peer\n"
+			      "add rule inet " T " dst%s %s daddr %s goto refuse_metadata\n"
+			      "add rule inet " T " dst%s %s daddr @hostnet%s goto refuse_lan\n"
+			      "add rule inet " T " dst%s goto refuse_blocked\n",
+			      s, ip, s, s, ip, ip, s, s, ip, fam == AF_INET ? METADATA4 : METADATA6,
+			      s, ip, s, s);
 		az_buf_printf(o,
 			      "add rule inet " T " refuse%s %s saddr @refused%s\n"
 			      "add rule inet " T " refuse%s limit rate 10/second burst 20 packets log prefix \"alcatraz host refused: \" level info\n"

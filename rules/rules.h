@@ -76,6 +76,23 @@ bool az_target_has_host_peer(const struct az_target *t);
  * ranges), for display and tests. */
 size_t az_blocked_catalogue(int family, const struct az_prefix **out);
 
+/* alcatraz watch: every refusal, in both layers, first passes a chain of its
+ * reason that sends it to NFLOG group AZ_NFLOG_GROUP with the prefix
+ * AZ_NFLOG_PREFIX "<reason>", under a named limit (AZ_NFLOG_LIMIT) of its
+ * table: one budget per container netns and one for the host layer, so a
+ * flood costs the kernel a counter, not a message per packet.  With no
+ * listener bound to the group the kernel drops the message at once. */
+#define AZ_NFLOG_GROUP 7421
+#define AZ_NFLOG_PREFIX "alcatraz:"
+#define AZ_NFLOG_LIMIT "watch"
+#define AZ_NFLOG_RATE "50/second burst 100 packets"
+/* Reasons, in the order the destination ones are tried: the host's own
+ * addresses, other containers (the container's own networks; in the host
+ * layer every protected container's address), link-local / cloud metadata,
+ * a network connected to the host, the rest of the blocked catalogue; then
+ * a held endpoint, TCP the proxy cannot carry, UDP refused by proxy-udp. */
+size_t az_reasons(const char *const **names);
+
 /* ---- pure rendering: nft script text ---- */
 
 /* The whole table for the container's own netns.  AZ_NETNS_REPLACE replaces
