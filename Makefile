@@ -22,6 +22,9 @@ B ?= build
 PKGS := libnftables libcjson libcap libnl-route-3.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# alcatraz watch (the CLI only)
+CLI_PKGS := libnetfilter_log
+CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null)
 PLUGIN_PKGS := libmicrohttpd libcurl
 PLUGIN_CFLAGS = $(shell pkg-config --cflags $(PLUGIN_PKGS) 2>/dev/null)
 PLUGIN_LIBS = $(shell pkg-config --libs $(PLUGIN_PKGS) 2>/dev/null) -lpthread
@@ -76,7 +79,7 @@ $(B)/alcatraz-hook: $(B)/obj/hook/main.o $(NODNS) $(B)/libalcatraz.a
 	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/alcatraz: $(CLI_OBJS) $(NODNS) $(B)/libalcatraz.a
-	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CLI_LIBS)
 
 $(B)/unit-tests: $(UNIT_OBJS) $(B)/libalcatraz-plugin.a $(B)/libalcatraz.a
 	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PLUGIN_LIBS) -lcriterion

@@ -1,4 +1,5 @@
-/* alcatraz — the admin CLI: status, list, explain, gc, restore, uninstall.
+/* alcatraz — the admin CLI: status, list, explain, gc, restore, watch,
+ * uninstall.
  *
  *   alcatraz [GLOBAL OPTIONS] VERB [OPTIONS]
  *
@@ -6,6 +7,7 @@
  * --json for scripts.  See alcatraz(8).
  */
 #include "cli/cli.h"
+#include "cli/watch.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -38,6 +40,10 @@ static const struct cli_verb verbs[] = {
 	  "  --watch              keep running; restore whenever the host tables are deleted\n"
 	  "  --json               machine-readable output\n",
 	  cli_restore },
+	{ "watch", "print refused connections as they happen (NFLOG)",
+	  "  --json               one JSON object per line: time, container, layer,\n"
+	  "                       reason, proto, src, dst, sport, dport\n",
+	  cli_watch },
 	{ "uninstall", "remove every rule alcatraz applied and its state records",
 	  "  -y, --yes            do not ask for confirmation\n"
 	  "  --json               machine-readable output\n",

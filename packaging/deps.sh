@@ -7,7 +7,7 @@ set -eu
 quiet=0
 if [ "${1:-}" = "--if-missing" ]; then quiet=1; shift; fi
 
-build="gcc make pkg-config libnftables-dev libcjson-dev libcap-dev libnl-route-3-dev libcriterion-dev nftables libmicrohttpd-dev libcurl4-openssl-dev"
+build="gcc make pkg-config libnftables-dev libcjson-dev libcap-dev libnl-route-3-dev libcriterion-dev nftables libmicrohttpd-dev libcurl4-openssl-dev libnetfilter-log-dev"
 test="iproute2 busybox-static socat redsocks microsocks libc6-dev curl systemd bc"
 e2e="podman runc netavark aardvark-dns iptables catatonit uidmap"
 docker="docker.io"
