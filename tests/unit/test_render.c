@@ -237,3 +237,62 @@ Test(render, catalogue_excludes_documentation)
 		found |= az_prefix_contains(&c[i], &doc);
 	cr_assert(found, "metadata address must be blocked");
 }
+
+/* alcatraz watch: the destination refusals are told apart in refuse_dst4,
+ * in the order host, peer, metadata, lan, blocked, each reason chain logs
+ * to the NFLOG group under the table's limit, then refuses. */
+Test(render, netns_reason_chains_for_watch)
+{
+	struct az_target t;
+	struct az_policy p;
+	struct az_hostnet *h = calloc(1, sizeof(*h));
+	make_target(&t);
+	make_policy(&p);
+	pfx(&h->v[h->n++], "203.0.113.0/30");
+	pfx(&h->v[h->n++], "203.0.113.1");
+	char *s = render_netns(&p, &t, h);
+	cr_assert(strstr(s, "limit " AZ_NFLOG_LIMIT " { rate " AZ_NFLOG_RATE "; }"), "%s", s);
+	cr_assert(strstr(s, "ip daddr @blocked4 goto refuse_dst4"), "%s", s);
+	const char *d = strstr(s, "chain refuse_dst4 {");
+	cr_assert(d, "%s", s);
+	const char *host = strstr(d, "ip daddr { 203.0.113.1, 10.88.0.1 } goto refuse_host");
+	const char *peer = strstr(d, "ip daddr { 10.88.0.5 } goto refuse_peer");
+	const char *meta = strstr(d, "ip daddr 169.254.0.0/16 goto refuse_metadata");
+	const char *lan = strstr(d, "ip daddr { 203.0.113.0/30 } goto refuse_lan");
+	const char *blk = strstr(d, "goto refuse_blocked");
+	/* the target's address is a host prefix here: no own network */
+	cr_assert(host && meta && lan && blk && !peer, "%s", d);
+	cr_assert(host < meta && meta < lan && lan < blk, "%s", d);
+	const char *const *names;
+	size_t n = az_reasons(&names);
+	cr_assert_eq(n, 8);
+	for (size_t i = 0; i < n; i++) {
+		char want[128];
+		snprintf(want, sizeof(want), "limit name \"watch\" log prefix \"alcatraz:%s\" group %d\n\t\tgoto refuse\n",
+			 names[i], AZ_NFLOG_GROUP);
+		cr_assert(strstr(s, want), "%s: %s", names[i], s);
+	}
+	/* the kernel log line and the counter stay */
+	cr_assert(strstr(s, "chain refuse {\n\t\tcounter\n\t\tlimit rate 10/second burst 20 packets log prefix"), "%s", s);
+	free(s);
+	free(h);
+}
+
+Test(render, host_reason_chains_for_watch)
+{
+	struct az_buf b;
+	az_buf_init(&b);
+	cr_assert_eq(az_render_host_skeleton(NULL, &b), 0);
+	const char *s = b.data;
+	cr_assert(strstr(s, "add limit inet alcatraz watch { rate " AZ_NFLOG_RATE "; }"), "%s", s);
+	cr_assert(strstr(s, "add rule inet alcatraz ctr4 ip daddr @blocked4 goto dst4\n"), "%s", s);
+	cr_assert(strstr(s, "add rule inet alcatraz ctr6 ip6 daddr @hostnet6 goto dst6\n"), "%s", s);
+	cr_assert(strstr(s, "add rule inet alcatraz ctr4 ip saddr @hold4 goto refuse_hold\n"), "%s", s);
+	cr_assert(strstr(s, "add rule inet alcatraz dst4 ip daddr @hostaddr4 goto refuse_host\n"), "%s", s);
+	cr_assert(strstr(s, "add rule inet alcatraz refuse_lan limit name \"watch\" log prefix \"alcatraz:lan\" group 7421\n"
+			    "add rule inet alcatraz refuse_lan meta nfproto ipv4 goto refuse4\n"
+			    "add rule inet alcatraz refuse_lan goto refuse6\n"), "%s", s);
+	/* the refusal itself is unchanged */
+	cr_assert(strstr(s, "add rule inet alcatraz refuse4 ip saddr @refused4\n"), "%s", s);
+	az_buf_free(&b);
+}
