@@ -6,14 +6,95 @@
  */
 #include "rules/rules.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+
+/* A transaction that deletes anything (a table, a rule, a set element)
+ * leaves work for the kernel: it frees the objects after an RCU grace
+ * period, and the release of any nf_tables netlink socket waits for that
+ * (nft_rcv_nl_event flushes the destroy work): 5-35 ms here, every time.
+ * The runtime waits for the hook, so the hook lets a detached grandchild
+ * hold the netfilter sockets and release them after it is gone.  The child
+ * keeps nothing else (not the runtime's pipes, not the state lock). */
+static bool deletes(const char *script)
+{
+	return strstr(script, "delete ") || strstr(script, "flush ");
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Returns an fd to close once the caller has closed its own copies of the
+ * sockets (-1 when there is nothing to hand over): the grandchild waits for
+ * that, so the last reference, and the wait, are its. */
+static int release_later(void)
+{
+	int keep[64];
+	size_t n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < sizeof(keep) / sizeof(keep[0])) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		int proto = 0;
+		socklen_t len = sizeof(proto);
+		struct stat st;
+		if (*end || fd < 0 || fd == dirfd(d) || fstat((int)fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+		    getsockopt((int)fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0 ||
+		    proto != NETLINK_NETFILTER)
+			continue;
+		keep[n++] = (int)fd;
+	}
+	closedir(d);
+	int p[2];
+	if (!n || n == sizeof(keep) / sizeof(keep[0]) || pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	keep[n++] = p[0];
+	qsort(keep, n, sizeof(keep[0]), cmp_int);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* async-signal-safe only from here: the plugin has threads */
+		if (fork() != 0)
+			_exit(0);
+		unsigned lo = 0;
+		for (size_t i = 0; i < n; i++) {
+			if ((unsigned)keep[i] > lo)
+				syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+			lo = (unsigned)keep[i] + 1;
+		}
+		syscall(SYS_close_range, lo, ~0u, 0);
+		char c;
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(p[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return p[1];
+}
 
 /* Run in the current netns.  On success *out (if wanted) gets the output. */
 static int run_here(const char *script, bool json, bool dry, char **out, az_error *err)
@@ -41,7 +122,10 @@ static int run_here(const char *script, bool json, bool dry, char **out, az_erro
 		const char *o = nft_ctx_get_output_buffer(ctx);
 		*out = strdup(o ? o : "");
 	}
+	int handed = r == 0 && !dry && deletes(script) ? release_later() : -1;
 	nft_ctx_free(ctx);
+	if (handed >= 0)
+		close(handed);
 	return r == 0 ? 0 : -1;
 }
 

@@ -31,6 +31,14 @@
 # works, never a timing).  Everything it creates is removed at exit, even
 # on failure or Ctrl-C.  Bounded by BENCH_LIMIT seconds (600; smoke 240).
 #
+# Between a preparation and the timed command the bench waits
+# BENCH_SETTLE_MS (50): a removal leaves the kernel an RCU grace period of
+# work (5-35 ms here) that the next nf_tables socket release anywhere on the
+# host waits for, so an apply timed 1 ms after a removal measures the
+# removal's tail (9-10 ms instead of 5 for ours).  A runtime rarely starts a
+# container within 50 ms of a removal; with BENCH_SETTLE_MS=0 the bench
+# times that case.
+#
 # Knobs (environment): BENCH_HOST_VETH_LL=0 gives host-side veths no IPv6
 # link-local address (Podman and Docker give them one; see lib.sh);
 # BENCH_DATA_SECONDS, BENCH_DATA_REPS, BENCH_PODMAN_RUNS.
@@ -40,6 +48,7 @@ BENCH_T0=${EPOCHREALTIME/[.,]/}
 BENCH_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 SMOKE=0
 CONTROL_ONLY=0
+SETTLE_S=$(printf '%d.%03d' $((${BENCH_SETTLE_MS:-50} / 1000)) $((${BENCH_SETTLE_MS:-50} % 1000)))
 OUT=
 SIZES=
 RUNS=
@@ -50,7 +59,7 @@ while (($#)); do
 	--out) OUT=$2; shift ;;
 	--sizes) SIZES=$2; shift ;;
 	--runs) RUNS=$2; shift ;;
-	-h | --help) sed -n '2,34p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,45p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -237,8 +246,8 @@ control_measure() {
 	R[$tag.runs]=$runs
 	if ! bench_fg nsenter --net="/run/netns/$AZ_NS_HOST" hyperfine --runs "$runs" --warmup "$warm" --style none \
 		--export-json "$json" \
-		--prepare "$remove >/dev/null 2>&1; true" "$ap" \
-		--prepare "$apply" "$remove" >"$W/$tag.hyperfine.log" 2>&1; then
+		--prepare "$remove >/dev/null 2>&1; sleep $SETTLE_S" "$ap" \
+		--prepare "$apply; sleep $SETTLE_S" "$remove" >"$W/$tag.hyperfine.log" 2>&1; then
 		ERR[$tag]=$(grep -v '^\s*$' "$W/$tag.hyperfine.log" | tail -n 3 | tr '\n' ' ')
 		note "$tag: control measurement failed: ${ERR[$tag]}"
 		in_host sh -c "$remove" >/dev/null 2>&1
