@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <string.h>
 #include <net/if.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <syslog.h>
@@ -279,9 +281,35 @@ static void remove_attachment(struct az_attachment *a)
 	unlink_record("netns", a->key);
 }
 
+/* A writer killed between creating "<file>.tmp.<pid>" and renaming it over
+ * <file> (az_write_file_replace) leaves the temporary behind, and nothing
+ * else would ever remove it.  Only a dead writer's: a live one is mid-write. */
+static void sweep_tmp(const char *sub)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s%s%s", az_state_dir(), *sub ? "/" : "", sub);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *t = strstr(de->d_name, ".tmp.");
+		char *end;
+		if (!t || !t[5])
+			continue;
+		long pid = strtol(t + 5, &end, 10);
+		if (!*end && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
 static int gc_locked(size_t *removed, az_error *err)
 {
 	char dir[PATH_MAX];
+	sweep_tmp("");
+	sweep_tmp("netns");
+	sweep_tmp("containers");
 	snprintf(dir, sizeof(dir), "%s/netns", az_state_dir());
 	DIR *d = opendir(dir);
 	*removed = 0;
