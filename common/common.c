@@ -287,9 +287,16 @@ int az_read_fd(int fd, size_t max, char **out, size_t *len, az_error *err)
 
 int az_read_file(const char *path, size_t max, char **out, size_t *len, az_error *err)
 {
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO in a bundle must not hang the runtime's start
+	 * on open; only a regular file is read. */
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
 	if (fd < 0)
 		return az_err_errno(err, "open %s", path);
+	if (fstat(fd, &st) < 0)
+		return az_err_errno(err, "stat %s", path);
+	if (!S_ISREG(st.st_mode))
+		return az_err(err, EINVAL, "%s is not a regular file", path);
 	if (az_read_fd(fd, max, out, len, err) < 0)
 		return az_err_prefix(err, "%s", path);
 	return 0;
