@@ -30,6 +30,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -965,6 +966,24 @@ static void build_target(const struct pl_network *n, const struct pl_endpoint *e
 	t->hold = e->hold;
 }
 
+/* A SandboxKey naming the plugin's own netns or pid 1's: the container's
+ * table there would filter the host, and removing it would delete the host
+ * layer (same table name).  Never a container's. */
+static bool sandbox_is_hosts(int fd)
+{
+	static const char *const hosts[] = { "/proc/self/ns/net", "/proc/1/ns/net" };
+	struct stat st, h;
+	if (fstat(fd, &st) < 0)
+		return true;
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
+		if (stat(hosts[i], &h) == 0 && h.st_dev == st.st_dev && h.st_ino == st.st_ino) {
+			az_log(LOG_WARNING, NULL, "SandboxKey names the host's network namespace (%s): "
+			       "no container table there", hosts[i]);
+			return true;
+		}
+	return false;
+}
+
 /* The container's netns, when e->sandbox is one: an fd, or -1.  Before
  * runc's prestart hook has bound it the path is missing (or, on other
  * Docker versions, an empty file), which is not an error. */
@@ -976,7 +995,7 @@ static int sandbox_open(const struct pl_endpoint *e)
 	int fd = open(e->sandbox, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
-	if (fstatfs(fd, &sf) < 0 || sf.f_type != NSFS_MAGIC) {
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != NSFS_MAGIC || sandbox_is_hosts(fd)) {
 		close(fd);
 		return -1;
 	}
