@@ -543,6 +543,25 @@ static int netns_apply_fresh(const struct az_policy *p, const struct az_target *
 	return r;
 }
 
+/* Whether the attachment recorded for this netns is whole: attach_locked
+ * writes the netns table last.  A live record without it is stale — a hook
+ * killed mid-apply in a netns that outlived it (a pod's), or a dead
+ * container whose netns path and inode number (the kernel reuses a freed
+ * one at once) this container got — and must not be joined: that would
+ * start this container with no rules at all. */
+static bool netns_complete(int netns_fd)
+{
+	char *out = NULL;
+	az_error e;
+	if (netns_fd < 0)
+		return true;
+	if (az_nft_query(netns_fd, "list tables", false, &out, &e) < 0)
+		return false;
+	bool yes = strstr(out, "table inet " AZ_TABLE "\n") != NULL;
+	free(out);
+	return yes;
+}
+
 static int attach_locked(const struct az_policy *p, const struct az_target *t, int netns_fd,
 			 const struct az_hostnet *h, const struct az_features *f, az_error *err)
 {
@@ -559,7 +578,7 @@ static int attach_locked(const struct az_policy *p, const struct az_target *t, i
 	if (!a)
 		return az_err(err, ENOMEM, "out of memory");
 	r = read_record(key, a, err);
-	if (r == 0 && a->alive) {
+	if (r == 0 && a->alive && netns_complete(netns_fd)) {
 		r = join_existing(a, p, t->id, err);
 		az_policy_free(&a->policy);
 		free(a);
@@ -588,12 +607,14 @@ static int attach_locked(const struct az_policy *p, const struct az_target *t, i
 		az_err_prefix(err, "state");
 		goto undo;
 	}
+	/* The netns table last: it is there only when the whole attachment
+	 * is (netns_complete). */
+	if (az_target_has_host_peer(t) && host_apply_claiming(a, h, f, err) < 0)
+		goto undo;
 	if (netns_fd >= 0 && netns_apply_fresh(p, t, h, netns_fd, &ns, err) < 0) {
 		az_err_prefix(err, "rules in the container's network namespace");
 		goto undo;
 	}
-	if (az_target_has_host_peer(t) && host_apply_claiming(a, h, f, err) < 0)
-		goto undo;
 	r = 0;
 	goto out;
 undo:
