@@ -837,11 +837,15 @@ int pl_driver_collect_orphans(struct pl_driver *d, bool (*host_if_exists)(const 
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = d->n_ep; i-- > 0;) {
 		struct pl_endpoint *e = &d->eps[i];
-		if (host_if_exists(e->host_if))
+		/* Never joined: this plugin died in its Join (or just before).
+		 * Docker's retries of that call, and of the DeleteEndpoint after
+		 * it, met a dead socket; Docker has forgotten the endpoint, and
+		 * nothing else would ever remove it. */
+		if (e->joined && host_if_exists(e->host_if))
 			continue;
-		az_log(LOG_WARNING, e->id,
-		       "endpoint %s is gone (dockerd killed or the host rebooted): removing its rules and record",
-		       e->host_if);
+		az_log(LOG_WARNING, e->id, "endpoint %s %s: removing its rules and record", e->host_if,
+		       !e->joined ? "was never joined (the plugin stopped in its Join?)"
+				  : "is gone (dockerd killed or the host rebooted)");
 		if (remove_endpoint_fully(d, e, &err) < 0)
 			az_log(LOG_ERR, NULL, "%s", err.msg);
 		else

@@ -124,8 +124,9 @@ struct pl_driver {
 int pl_driver_init(struct pl_driver *d, const struct pl_ops *ops, const char *state_dir, az_error *err);
 void pl_driver_free(struct pl_driver *d);
 /* At start: remove endpoints whose host veth is gone (dockerd was killed,
- * which drops endpoints without telling the driver; or a reboot), then
- * repair every stored network (bridge, NAT, forwarding). */
+ * which drops endpoints without telling the driver; or a reboot) and those
+ * never joined (the plugin died in their Join: Docker gave up on them),
+ * then repair every stored network (bridge, NAT, forwarding). */
 int pl_driver_collect_orphans(struct pl_driver *d, bool (*host_if_exists)(const char *name),
 			      size_t *removed);
 /* Handle one call: path is "/NetworkDriver.CreateNetwork" etc., body the raw

@@ -773,6 +773,7 @@ Test(plugin_driver, orphans_collected_at_start)
 {
 	size_t removed = 9;
 	net1_with_endpoint();
+	drv.eps[0].joined = true;
 	cr_assert_eq(pl_driver_collect_orphans(&drv, all_exist, &removed), 0);
 	cr_expect_eq(removed, 0);
 	cr_expect_eq(drv.n_ep, 1);
@@ -780,6 +781,18 @@ Test(plugin_driver, orphans_collected_at_start)
 	cr_expect_eq(removed, 1);
 	cr_expect_eq(drv.n_ep, 0);
 	cr_expect_eq(drv.n_net, 1, "the network stays, repaired");
+}
+
+/* The plugin killed in Join: at its next start the endpoint, never joined,
+ * goes though its veth is there (Docker gave up on it). */
+Test(plugin_driver, never_joined_collected_at_start)
+{
+	size_t removed = 9;
+	net1_with_endpoint();
+	cr_assert_eq(pl_driver_collect_orphans(&drv, all_exist, &removed), 0);
+	cr_expect_eq(removed, 1);
+	cr_expect_eq(drv.n_ep, 0);
+	cr_expect_eq(drv.n_net, 1);
 }
 
 Test(plugin_driver_errors, network_create_fails)
