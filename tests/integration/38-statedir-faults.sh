@@ -125,14 +125,17 @@ refused_naming "state dir full (tmpfs 64 KiB, filled)" "$D"
 
 # ------------------------------------------------ transactions the kernel rejects
 # owned_table WHERE — a table inet alcatraz owned by a process of ours in
-# netns WHERE (nft -i keeps its socket, and so the ownership, while it
-# reads); sets OWNER_PID.  The table goes when the owner exits.
+# netns WHERE: nft -i keeps its socket, and so the ownership, while it reads
+# a fifo this script holds open (fd 7); sets OWNER_PID.  The table goes when
+# the owner exits.
 owned_table() {
-	local ns=$1 i
-	{ echo 'add table inet alcatraz { flags owner; }'; sleep 60; } |
-		nsenter --net="/run/netns/$ns" nft -i >/dev/null 2>&1 &
+	local ns=$1 i f=$AZ_TMP/owner.fifo
+	rm -f "$f" && mkfifo "$f" || return 1
+	nsenter --net="/run/netns/$ns" nft -i <"$f" >/dev/null 2>&1 &
 	OWNER_PID=$!
 	az_pid_track "$OWNER_PID"
+	exec 7>"$f"
+	echo 'add table inet alcatraz { flags owner; }' >&7
 	for ((i = 0; i < 100; i++)); do
 		nsenter --net="/run/netns/$ns" nft list table inet alcatraz >/dev/null 2>&1 && return 0
 		sleep 0.02
@@ -140,12 +143,10 @@ owned_table() {
 	return 1
 }
 
-# owner_gone — end the owner (the whole pipeline: the subshell and nft).
+# owner_gone — end of its input: the owner exits (and is stopped if not).
 owner_gone() {
-	local p
-	for p in $(pgrep -P "$OWNER_PID" 2>/dev/null) "$OWNER_PID"; do
-		kill "$p" 2>/dev/null
-	done
+	exec 7>&-
+	wait_for 2 bash -c "! kill -0 $OWNER_PID 2>/dev/null"
 	az_pid_stop "$OWNER_PID"
 }
 
@@ -157,6 +158,7 @@ for where in host ctr; do
 	in_host nft delete table inet alcatraz 2>/dev/null
 	in_host nft delete table bridge alcatraz 2>/dev/null
 	if ! owned_table "$ns"; then
+		owner_gone
 		t_skip "a table of our name owned by another process ($where)" "nft cannot make an owned table here"
 		continue
 	fi
