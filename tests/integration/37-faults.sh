@@ -278,3 +278,33 @@ else
 	in_host "$AZ_CLI" gc >/dev/null 2>&1
 	t_check "reuse: nothing left after poststop and gc" leftovers "$r"
 fi
+
+# A pod's netns outlives a member whose hook was killed before the netns
+# table (phases "records" and "host"): the next member must not join that
+# half attachment but get the whole rule set.  The kill is made exact here:
+# a complete apply, then its netns table taken away.
+r=901
+round_up "$r" || { t_fail setup "round_up $r"; exit 1; }
+hook_at -1 createRuntime "$AZ_TMP/state-create"
+((HOOK_RC == 0)) || t_fail "pod: first member" "exit $HOOK_RC: $HOOK_OUT"
+nsenter --net="/run/netns/${AZ_RUN}-k$r" nft delete table inet alcatraz
+first=${FAKERT_ID[k$r]}
+FAKERT_ID[k$r]=$(printf '%sfault%smember2' "$AZ_RUN" "$r" | sha256sum | cut -c1-64)
+_fakert_state "k$r" creating 1 "${ANN[@]}" >"$AZ_TMP/state-create"
+_fakert_state "k$r" stopped 0 "${ANN[@]}" >"$AZ_TMP/state-stop"
+hook_at -1 createRuntime "$AZ_TMP/state-create"
+observe "$r"
+if ((HOOK_RC == 0)) && [[ $NS_NOW == "$REF_NS" && $HOST_NOW == "$REF_HOST" ]]; then
+	t_pass "pod: a member joining a netns whose first member's apply stopped before the netns table gets the full rule set"
+else
+	t_fail "pod: a member joining a half-applied netns gets the full rule set" \
+		"exit $HOOK_RC, netns table $([[ $NS_NOW == "$REF_NS" ]] && echo as the reference || echo "${NS_NOW:+not }absent"), $(grep -c . <<<"$HOST_NOW") of $HOST_ELEMS host lines"
+fi
+t_check "pod: nothing of the first member's half attachment is left" count_is 0 host_elements_of "$first"
+hook_at -1 poststop "$AZ_TMP/state-stop"
+FAKERT_ID[k$r]=$first
+_fakert_state "k$r" stopped 0 "${ANN[@]}" >"$AZ_TMP/state-stop"
+hook_at -1 poststop "$AZ_TMP/state-stop"
+round_down "$r"
+in_host "$AZ_CLI" gc >/dev/null 2>&1
+t_check "pod: nothing left after both poststops and gc" leftovers "$r"
