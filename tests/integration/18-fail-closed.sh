@@ -108,10 +108,11 @@ else
 	t_fail "10 a foreign table under our name: replaced" "$FAKERT_ERR"
 fi
 
-# A failure after the in-netns table exists: a table that carries this
-# version's layout marker (so the hook trusts it) but a set of the wrong type
-# makes the host transaction fail; the in-netns table applied just before
-# must be undone.  It is also the case where libnftables would take the
+# A failure of the host transaction: a table that carries this version's
+# layout marker (so the hook trusts it) but a set of the wrong type makes it
+# fail; the records written before must be undone, and the in-netns table
+# (written last since b514099) never appears.  (A failure after the host
+# elements, in the netns: 38-statedir-faults.)  It is also the case where libnftables would take the
 # interface name in "add element bridge alcatraz ports { "<veth>" }" for a
 # host name and ask DNS: the hook must fail at once and never resolve a name
 # (it links its own getaddrinfo that refuses).  The hook runs here in a mount
