@@ -40,7 +40,7 @@ ROUNDS_MIN=${AZ_FAULT_ROUNDS:-100}	# killed rounds wanted
 ROUNDS_MAX=$((ROUNDS_MIN * 3))
 BUDGET_S=${AZ_FAULT_BUDGET_S:-150}
 ANN=(alcatraz.network=on "alcatraz.network.lan-access=$AZ_LAN4:8080 udp://[$AZ_LAN6]:53"
-	alcatraz.network.proxy=$AZ_BR4:12345)
+	"alcatraz.network.proxy=$AZ_BR4:12345")
 VETH=${AZ_RUN}kv
 CTR_MAC=02:00:0a:4d:00:63	# fixed, so the link-local address (a host element) is too
 HOST=/run/netns/$AZ_NS_HOST
@@ -74,7 +74,9 @@ round_up() {
 		sleep 0.005
 	done
 	_fakert_in_netns "$pid" "$ns" || { echo "round $1: init not in $ns" >&2; return 1; }
+	# shellcheck disable=SC2034  # read by fakert.sh
 	AZ_CTR_NS[$n]=$ns
+	# shellcheck disable=SC2034
 	AZ_CTR_RESOLV[$n]=$AZ_TMP/resolv.conf
 	FAKERT_PID[$n]=$pid
 	FAKERT_ID[$n]=$(printf '%sfault%s%s' "$AZ_RUN" "$1" "${2:-}" | sha256sum | cut -c1-64)
@@ -134,7 +136,7 @@ leftovers() {
 # Uninterrupted applies: the first makes the host layer; every one must
 # leave the same rules (that is what "the full rule set" is compared with).
 durs=()
-REF_NS= REF_HOST=
+REF_NS='' REF_HOST=''
 for ((r = 1; r <= 9; r++)); do
 	round_up "$r" || { t_fail setup "round_up $r"; exit 1; }
 	hook_at -1 createRuntime "$AZ_TMP/state-create"
