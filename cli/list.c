@@ -55,6 +55,8 @@ static void format_members(const struct az_attachment *a, struct az_buf *b)
 
 	for (size_t i = 0; i < a->n_members; i++)
 		az_buf_printf(b, "%s%s", i ? "," : "", az_short_id(a->members[i], sid));
+	if (az_name_valid(a->target.name))
+		az_buf_printf(b, " (%s)", a->target.name);
 }
 
 static void format_counter(struct cli_counter c, char buf[32])
@@ -170,6 +172,10 @@ static cJSON *attachment_json(const struct az_attachment *a, const struct listin
 	char s[AZ_ADDRSTRLEN];
 
 	cJSON_AddStringToObject(o, "id", a->target.id);
+	if (az_name_valid(a->target.name))
+		cJSON_AddStringToObject(o, "name", a->target.name);
+	else
+		cJSON_AddNullToObject(o, "name");
 	cJSON *m = cJSON_AddArrayToObject(o, "members");
 	for (size_t i = 0; i < a->n_members; i++)
 		cJSON_AddItemToArray(m, cJSON_CreateString(a->members[i]));

@@ -12,6 +12,7 @@
 struct cli_refusal {
 	struct timeval time;
 	char container[AZ_ID_MAX + 1];	/* "" when no attachment holds the source */
+	char name[AZ_NAME_MAX + 1];	/* its name, "" when the runtime gave none */
 	size_t members;			/* containers sharing that netns */
 	bool host_layer;		/* refused in the host netns, else in the container's */
 	const char *reason;		/* az_reasons() name; NULL unknown */

@@ -118,10 +118,13 @@ const struct az_attachment *cli_attachment_by_addr(const struct az_attachment *v
 void cli_refusal_set_container(struct cli_refusal *r, const struct az_attachment *a)
 {
 	r->container[0] = '\0';
+	r->name[0] = '\0';
 	r->members = 0;
 	if (!a || !a->n_members)
 		return;
 	snprintf(r->container, sizeof(r->container), "%s", a->members[0]);
+	if (az_name_valid(a->target.name))
+		snprintf(r->name, sizeof(r->name), "%s", a->target.name);
 	r->members = a->n_members;
 }
 
@@ -174,6 +177,11 @@ int cli_refusal_format(const struct cli_refusal *r, bool json, struct az_buf *o)
 			az_buf_printf(o, "\"%s\"", r->container);
 		else
 			az_buf_printf(o, "null");
+		/* names are checked like ids (az_name_valid) */
+		if (known && az_name_valid(r->name))
+			az_buf_printf(o, ", \"name\": \"%s\"", r->name);
+		else
+			az_buf_printf(o, ", \"name\": null");
 		az_buf_printf(o, ", \"layer\": \"%s\", \"reason\": \"%s\", \"proto\": \"%s\", "
 				 "\"src\": \"%s\", \"dst\": \"%s\"",
 			      r->host_layer ? "host" : "netns", r->reason ? r->reason : "unknown",
@@ -184,8 +192,11 @@ int cli_refusal_format(const struct cli_refusal *r, bool json, struct az_buf *o)
 			az_buf_printf(o, ", \"sport\": null, \"dport\": null");
 		return az_buf_printf(o, "}\n");
 	}
-	az_buf_printf(o, "%s %-12s %-7s %-6s %-5s ", t, known ? az_short_id(r->container, sid) : "?",
-		      r->reason ? r->reason : "unknown", proto, r->host_layer ? "host" : "netns");
+	az_buf_printf(o, "%s %-12s ", t, known ? az_short_id(r->container, sid) : "?");
+	if (known && az_name_valid(r->name))
+		az_buf_printf(o, "%s ", r->name);
+	az_buf_printf(o, "%-7s %-6s %-5s ", r->reason ? r->reason : "unknown", proto,
+		      r->host_layer ? "host" : "netns");
 	if (!r->has_ports)
 		return az_buf_printf(o, "%s -> %s\n", s, d);
 	if (r->src.family == AF_INET6)

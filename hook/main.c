@@ -245,6 +245,21 @@ static void read_resolvers(const struct oci_config *cfg, struct az_target *t)
 	free(text);
 }
 
+/* The container's name, for alcatraz list and watch, from the annotation a
+ * runtime puts it in (CRI-O and Podman's CRI-O compatible key, containerd's
+ * CRI plugin, nerdctl); none, or one unfit to print, is no error. */
+static void container_name(const struct oci_in *in, struct az_target *t)
+{
+	static const char *const keys[] = { "io.kubernetes.cri-o.ContainerName",
+					    "io.kubernetes.container.name", "nerdctl/name" };
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		for (size_t i = 0; i < in->n_ann; i++)
+			if (!strcmp(in->ann[i].key, keys[k]) && az_name_valid(in->ann[i].value)) {
+				snprintf(t->name, sizeof(t->name), "%s", in->ann[i].value);
+				return;
+			}
+}
+
 static int create(const struct oci_in *in, az_error *err)
 {
 	struct az_settings s;
@@ -271,6 +286,7 @@ static int create(const struct oci_in *in, az_error *err)
 		goto out;
 	}
 	snprintf(t->id, sizeof(t->id), "%s", in->id);
+	container_name(in, t);
 	if (!in->bundle[0]) {
 		az_err(err, EINVAL, "the OCI state has no bundle");
 		goto out;

@@ -302,6 +302,7 @@ static int apply_locked(struct pl_driver *d, const char *network_id, const char 
 	if (r < 0)
 		return az_err_prefix(err, "%s", who);
 	e->hold = false;
+	memcpy(e->container_name, c->name, sizeof(e->container_name));
 	int applied = d->ops->rules_apply(n, e, &p, err);
 	if (applied < 0) {
 		/* The swap is one transaction: the held rules are still there. */

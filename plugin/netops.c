@@ -964,6 +964,8 @@ static void build_target(const struct pl_network *n, const struct pl_endpoint *e
 	}
 	docker_resolvers(n, t);
 	t->hold = e->hold;
+	if (az_name_valid(e->container_name))
+		snprintf(t->name, sizeof(t->name), "%s", e->container_name);
 }
 
 /* A SandboxKey naming the plugin's own netns or pid 1's: the container's

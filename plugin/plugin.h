@@ -63,6 +63,7 @@ struct pl_endpoint {
 	size_t n_opts;			/* alcatraz.network.* from --driver-opt */
 	struct az_kv *opts;
 	char container_id[PL_ID_LEN + 1];	/* learnt from the Engine API, "" until then */
+	char container_name[65];	/* likewise, for alcatraz list/watch; not stored */
 	bool joined;
 	/* Not stored: the rules go in held (target.hold: nothing but DNS)
 	 * until events.c has applied the container's labels. */

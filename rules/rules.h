@@ -40,8 +40,14 @@ struct az_iface {
 };
 
 /* Where a policy applies. */
+/* A container's name, for people (alcatraz list/watch): what the runtime
+ * or Docker calls it; "" when unknown or not printable as is. */
+#define AZ_NAME_MAX 64
+bool az_name_valid(const char *name);
+
 struct az_target {
 	char id[AZ_ID_MAX + 1];
+	char name[AZ_NAME_MAX + 1];
 	char netns_path[PATH_MAX];	/* "" for none */
 	uint64_t netns_dev, netns_ino;
 	size_t n_if;

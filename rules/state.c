@@ -77,6 +77,8 @@ static cJSON *target_json(const struct az_target *t)
 		cJSON_AddStringToObject(o, "gateway6", az_addr_str(&t->gw6, a));
 	if (t->hold)
 		cJSON_AddBoolToObject(o, "hold", true);
+	if (t->name[0])
+		cJSON_AddStringToObject(o, "name", t->name);
 	cJSON *r = cJSON_AddArrayToObject(o, "resolvers");
 	for (size_t i = 0; i < t->n_resolvers; i++)
 		cJSON_AddItemToArray(r, cJSON_CreateString(az_addr_str(&t->resolvers[i], a)));
@@ -190,6 +192,10 @@ static int target_parse(const cJSON *o, struct az_target *t, az_error *err)
 		return -1;
 	t->has_gw6 = a[0] && az_addr_parse(a, &t->gw6) == 0 && t->gw6.family == AF_INET6;
 	t->hold = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "hold"));
+	if (str_field(o, "name", t->name, sizeof(t->name), false, err) < 0)
+		return -1;
+	if (t->name[0] && !az_name_valid(t->name))
+		return az_err(err, EINVAL, "bad container name");
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "resolvers");
 	t->n_resolvers = 0;
 	cJSON_ArrayForEach(x, r) {
@@ -310,4 +316,11 @@ int az_record_parse(const char *text, size_t len, struct az_attachment *a, az_er
 out:
 	cJSON_Delete(o);
 	return r;
+}
+
+bool az_name_valid(const char *name)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+	size_t n = strlen(name);
+	return n > 0 && n <= AZ_NAME_MAX && strspn(name, ok) == n;
 }

@@ -142,6 +142,13 @@ else
 	t_fail "release" "lab: $(tr -d '\n\t' <"$(record_of "$EP_LAB")" 2>&1 | head -c 200)"
 	dump
 fi
+# The record names the container as Docker does (alcatraz list and watch
+# show it): learnt with its labels.
+if grep -Eq "\"name\":[[:space:]]*\"$AZ_RUN-lab\"" "$(record_of "$EP_LAB")"; then
+	t_pass "the released endpoint's record carries the container's name ($AZ_RUN-lab)"
+else
+	t_fail "container name" "no \"name\": \"$AZ_RUN-lab\" in $(record_of "$EP_LAB"): $(grep -E '"(id|name)"' "$(record_of "$EP_LAB")" | tr -d '\n\t')"
+fi
 if [[ $(stored_cid "$EP_LAB") == "$(cid_of lab)" ]]; then
 	t_pass "the plugin recorded which container endpoint ${EP_LAB:0:12} belongs to"
 else

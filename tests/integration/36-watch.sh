@@ -41,7 +41,7 @@ fi
 
 # saw PROTO DST DPORT REASON LAYER — a line for this refusal appears
 saw() {
-	local re="\"container\": \"$id\", \"layer\": \"$5\", \"reason\": \"$4\", \"proto\": \"$1\", \"src\": \"[^\"]*\", \"dst\": \"$2\", \"sport\": [0-9]+, \"dport\": $3\\}"
+	local re="\"container\": \"$id\", \"name\": null, \"layer\": \"$5\", \"reason\": \"$4\", \"proto\": \"$1\", \"src\": \"[^\"]*\", \"dst\": \"$2\", \"sport\": [0-9]+, \"dport\": $3\\}"
 	wait_for 3 grep -qE "$re" "$out"
 }
 
@@ -134,18 +134,20 @@ fi
 
 # A container attached while watching is followed (the state dir is read
 # again every second).
-topo_add_ctr c 4 >/dev/null && fakert_create c alcatraz.network=on || t_fail "apply c" "$FAKERT_ERR"
+# It has a name (CRI-O's annotation, which Podman sets too): lines carry it.
+topo_add_ctr c 4 >/dev/null && fakert_create c alcatraz.network=on io.kubernetes.cri-o.ContainerName=web-c ||
+	t_fail "apply c" "$FAKERT_ERR"
 idc=$(fakert_id c)
 sleep 1.5
 ip netns exec "$(topo_ns ctr:c)" "$P" tcp "$AZ_LAN4" 8082 --timeout 500 >/dev/null 2>&1
-if wait_for 3 grep -qF "\"container\": \"$idc\", \"layer\": \"netns\", \"reason\": \"lan\", \"proto\": \"tcp\", \"src\": \"${AZ_CTR_IP4[c]}\", \"dst\": \"$AZ_LAN4\"" "$out"; then
-	t_pass "a container started after the watcher is followed"
+if wait_for 3 grep -qF "\"container\": \"$idc\", \"name\": \"web-c\", \"layer\": \"netns\", \"reason\": \"lan\", \"proto\": \"tcp\", \"src\": \"${AZ_CTR_IP4[c]}\", \"dst\": \"$AZ_LAN4\"" "$out"; then
+	t_pass "a container started after the watcher is followed, its name in the lines"
 else
 	t_fail "new container" "no line for ${AZ_CTR_IP4[c]} → $AZ_LAN4:8082; got: $(tail -n 2 "$out")"
 fi
 
 # Every line is one JSON object with the keys promised.
-bad=$(grep -cvE '^\{"time": "[0-9T:.Z-]+", "container": ("[0-9a-f]{64}"|null), "layer": "(netns|host)", "reason": "[a-z-]+", "proto": "[a-z0-9]+", "src": "[0-9a-f.:]+", "dst": "[0-9a-f.:]+", "sport": ([0-9]+|null), "dport": ([0-9]+|null)\}$' "$out")
+bad=$(grep -cvE '^\{"time": "[0-9T:.Z-]+", "container": ("[0-9a-f]{64}"|null), "name": ("[A-Za-z0-9_.-]+"|null), "layer": "(netns|host)", "reason": "[a-z-]+", "proto": "[a-z0-9]+", "src": "[0-9a-f.:]+", "dst": "[0-9a-f.:]+", "sport": ([0-9]+|null), "dport": ([0-9]+|null)\}$' "$out")
 if ((bad == 0)); then
 	t_pass "all $(wc -l <"$out") lines are JSON objects of the documented shape"
 else

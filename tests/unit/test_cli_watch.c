@@ -154,7 +154,7 @@ Test(watch, json_and_text_lines)
 	az_buf_init(&b);
 	cli_refusal_format(&r, true, &b);
 	cr_assert_str_eq(b.data, "{\"time\": \"2023-11-14T22:13:20.000042Z\", \"container\": \"aaaa1111bbbb2222cccc3333dddd4444eeee5555ffff6666aaaa1111bbbb2222\", "
-				 "\"layer\": \"netns\", \"reason\": \"lan\", \"proto\": \"tcp\", \"src\": \"10.88.0.5\", "
+				 "\"name\": null, \"layer\": \"netns\", \"reason\": \"lan\", \"proto\": \"tcp\", \"src\": \"10.88.0.5\", "
 				 "\"dst\": \"192.168.1.10\", \"sport\": 40000, \"dport\": 8080}\n");
 	az_buf_free(&b);
 
@@ -165,6 +165,21 @@ Test(watch, json_and_text_lines)
 				 "10.88.0.5:40000 -> 192.168.1.10:8080\n");
 	az_buf_free(&b);
 
+	/* with the name the runtime gave (checked like an id) */
+	snprintf(a.target.name, sizeof(a.target.name), "web-1");
+	cli_refusal_set_container(&r, &a);
+	az_buf_init(&b);
+	cli_refusal_format(&r, true, &b);
+	cr_assert(strstr(b.data, "bbbb2222\", \"name\": \"web-1\", \"layer\": \"host\""), "%s", b.data);
+	az_buf_free(&b);
+	az_buf_init(&b);
+	cli_refusal_format(&r, false, &b);
+	cr_assert(strstr(b.data, " aaaa1111bbbb web-1 lan     tcp"), "[%s]", b.data);
+	az_buf_free(&b);
+	snprintf(a.target.name, sizeof(a.target.name), "x\"y");
+	cli_refusal_set_container(&r, &a);
+	cr_assert_str_eq(r.name, "");
+
 	/* unknown container, IPv6 without ports (ICMPv6) */
 	uint8_t p[48];
 	udp6(p, IPPROTO_ICMPV6);
@@ -173,7 +188,7 @@ Test(watch, json_and_text_lines)
 	cli_refusal_set_container(&q, NULL);
 	az_buf_init(&b);
 	cli_refusal_format(&q, true, &b);
-	cr_assert(strstr(b.data, "\"container\": null, \"layer\": \"netns\", \"reason\": \"unknown\", "
+	cr_assert(strstr(b.data, "\"container\": null, \"name\": null, \"layer\": \"netns\", \"reason\": \"unknown\", "
 				 "\"proto\": \"icmpv6\", \"src\": \"fd00:88::5\", \"dst\": \"fd77::10\", "
 				 "\"sport\": null, \"dport\": null}\n"), "%s", b.data);
 	az_buf_free(&b);
