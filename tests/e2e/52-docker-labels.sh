@@ -189,6 +189,47 @@ expect bad internet "$AZ_WAN4" 80 refused
 expect bad "LAN" "$AZ_LAN4" 8080 refused
 expect bad "DNS server" "$AZ_WAN4" 53 ok
 
+# --- hostile labels (issue 5): nftables syntax, quotes and braces, a newline, a
+# 64 KiB value — each held and logged, the host's chains unchanged, the plugin
+# still serving ---------------------------------------------------------------
+chains_before=$(in_host nft list chains 2>&1)
+HOSTILE=(
+	"alcatraz.network.lan-access=$AZ_LAN4:8080; flush ruleset"
+	"alcatraz.network.dns=$AZ_WAN4 } ; add rule inet alcatraz output accept"
+	"alcatraz.network.proxy=\"$AZ_WAN4:3128\" # comment"
+	$'alcatraz.network.lan-access='"$AZ_LAN4"$':8080\nflush ruleset'
+	"alcatraz.network.lan-access=$(head -c 65536 /dev/zero | tr '\0' 'x')"
+)
+for i in "${!HOSTILE[@]}"; do
+	c=hostile$i
+	if ! run "$c" --label "${HOSTILE[i]}"; then
+		t_fail "hostile label $i: docker run" "$(head -c 300 "$AZ_TMP/run-$c.err")"
+		continue
+	fi
+	ep=$(ep_of "$c")
+	cid=$(cid_of "$c")
+	if wait_for 5 grep -q "container ${cid:0:12} (\"$AZ_RUN-$c\"): label alcatraz.network" "$PLOG" && held "$ep"; then
+		t_pass "hostile label $i ($(printf '%s' "${HOSTILE[i]}" | head -c 60 | tr '\n' '~')…): held, logged ($(grep -m1 "${cid:0:12}" "$PLOG" | cut -c1-140 | tr -d '\n'))"
+	else
+		t_fail "hostile label $i" "not held or not logged: $(grep "${cid:0:12}" "$PLOG" | tail -n 1 | cut -c1-200)"
+		dump
+	fi
+	expect "$c" "LAN (held)" "$AZ_LAN4" 8080 refused
+done
+if [[ $(in_host nft list chains 2>&1) == "$chains_before" ]]; then
+	t_pass "hostile labels: the host's tables and chains are unchanged"
+else
+	t_fail "hostile labels" "nft list chains differs: $(diff <(echo "$chains_before") <(in_host nft list chains 2>&1) | head -n 4 | tr '\n' ' ')"
+fi
+if run afterhostile --label "alcatraz.network.lan-access=$AZ_LAN4:8080" && wait_for 5 released "$(ep_of afterhostile)"; then
+	t_pass "hostile labels: the plugin still serves — a new labelled container is released"
+	expect afterhostile "allowed LAN entry" "$AZ_LAN4" 8080 ok
+else
+	t_fail "after hostile labels" "$(cat "$AZ_TMP/run-afterhostile.err")"
+fi
+for i in "${!HOSTILE[@]}"; do dk rm -f "$AZ_RUN-hostile$i" >/dev/null 2>&1; done
+dk rm -f "$AZ_RUN-afterhostile" >/dev/null 2>&1
+
 # --- dockerd restarts: the stream reconnects ------------------------------------------
 if dockerd_restart; then
 	if run again --label "alcatraz.network.lan-access=$AZ_LAN4:8080" &&
