@@ -243,15 +243,18 @@ static void host_remove(const struct az_attachment *a)
 	struct az_features f;
 	az_error e;
 	az_features_detect(&f, &e);
+	struct az_buf b;
+	az_buf_init(&b);
+	/* One transaction that also requires the host layer to be this
+	 * version's (az_render_host_assert), nothing asked before. */
+	if (az_render_host_assert(&f, &b) < 0 ||
+	    az_render_host_elements(&a->policy, &a->target, AZ_ELEM_DELETE, &b, &e) < 0)
+		goto out;
+	if (az_nft_run(-1, b.data, &e) == 0)
+		goto out;
 	/* Missing: nothing to remove.  Not ours: the next start rebuilds it
 	 * without this container; deleting from it could misparse. */
 	if (host_state(&f) != HOST_CURRENT)
-		return;
-	struct az_buf b;
-	az_buf_init(&b);
-	if (az_render_host_elements(&a->policy, &a->target, AZ_ELEM_DELETE, &b, &e) < 0)
-		goto out;
-	if (az_nft_run(-1, b.data, &e) == 0 || !az_host_layer_present())
 		goto out;
 	/* Something was already gone: delete line by line. */
 	for (char *line = strtok(b.data, "\n"); line; line = strtok(NULL, "\n"))
