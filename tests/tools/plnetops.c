@@ -14,6 +14,8 @@
  *        [--mac AA:BB:CC:DD:EE:FF]
  *   KEY=VALUE: alcatraz.network.* settings, resolved over $ALCATRAZ_CONFIG as
  *        the driver resolves labels and driver options.
+ *   --resolv-conf FILE: the upstreams of dns=auto, as alcatraz-plugin's
+ *        option (default /etc/resolv.conf).
  *
  * A --gwN belongs to the --poolN before it.  Prints "ok" and exits 0, or
  * "error: MESSAGE" on stderr and exits 1; 2 for a usage error.
@@ -102,6 +104,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--internal")) {
 			n.internal = true;
 			continue;
+		} else if (!strcmp(a, "--resolv-conf")) {
+			pl_resolv_conf = v;
 		} else if (!strcmp(a, "--mtu")) {
 			n.mtu = atoi(v);
 		} else if (!strcmp(a, "--ep")) {

@@ -181,12 +181,12 @@ Test(config_dns, list_sorted_deduplicated_round_trips)
 	struct az_dns d, back;
 	az_error err = { 0 };
 
-	cr_assert_eq(az_dns_parse("198.51.100.53, 2606:4700:4700::1111 192.0.2.53,198.51.100.53", &d, &err), 0,
+	cr_assert_eq(az_dns_parse("198.51.100.53, 2001:db8:4700::1111 192.0.2.53,198.51.100.53", &d, &err), 0,
 		     "%s", err.msg);
 	cr_expect_eq(d.mode, AZ_DNS_LIST);
 	cr_expect_eq(d.n, 3);
 	char *t = dns_text(&d);
-	cr_expect_str_eq(t, "192.0.2.53 198.51.100.53 2606:4700:4700::1111");
+	cr_expect_str_eq(t, "192.0.2.53 198.51.100.53 2001:db8:4700::1111");
 	cr_assert_eq(az_dns_parse(t, &back, &err), 0);
 	char *t2 = dns_text(&back);
 	cr_expect_str_eq(t, t2);
@@ -222,7 +222,7 @@ Test(config_dns, errors)
 		{ "auto 192.0.2.53", "dns entry \"auto\": auto and none stand alone" },
 		{ "192.0.2.53,none", "dns entry \"none\": auto and none stand alone" },
 		{ "192.0.2.53:53", "dns entry \"192.0.2.53:53\": give the address alone, without brackets or port" },
-		{ "[2606:4700:4700::1111]", "without brackets or port" },
+		{ "[2001:db8:4700::1111]", "without brackets or port" },
 		{ "[fd00::1]:53", "without brackets or port" },
 		{ "dns.google", "dns.google is not an IP address" },
 		{ "1.1.1.300", "dns entry \"1.1.1.300\": 1.1.1.300 is not an IPv4 address" },
