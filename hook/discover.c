@@ -156,7 +156,7 @@ static int query_nsid(int fd, int32_t *id, az_error *err)
 	return 0;
 }
 
-/* ---- the child: inside the container's netns ---- */
+/* ---- inside the container's netns ---- */
 
 static struct ns_link *find_link(struct ns_report *rep, int ifindex)
 {
@@ -266,8 +266,8 @@ static int collect_gateways(struct nl_sock *sk, struct ns_report *rep, az_error 
 	return 0;
 }
 
-/* In the container's netns (the thread moves there and back: a forked
- * child did this before, for ~1 ms of every hook run). */
+/* Fill rep from inside the container's netns: the thread moves there and
+ * back (collect_links bounds rep->n). */
 static int discover_inside(int netns_fd, struct ns_report *rep, az_error *err)
 {
 	cleanup_nl_sock struct nl_sock *sk = NULL;
@@ -275,6 +275,7 @@ static int discover_inside(int netns_fd, struct ns_report *rep, az_error *err)
 	int32_t caller_nsid;
 	int r = -1;
 
+	memset(rep, 0, sizeof(*rep));
 	if (az_netns_enter(netns_fd, &caller_fd, err) < 0)
 		return -1;
 	if (nl_open(&sk, err) < 0 || collect_links(sk, rep, err) < 0 ||
@@ -291,20 +292,8 @@ static int discover_inside(int netns_fd, struct ns_report *rep, az_error *err)
 	}
 	r = 0;
 out:
-	nl_socket_free(sk);
-	sk = NULL;
 	az_netns_leave(caller_fd);
 	return r;
-}
-
-static int run_child(int netns_fd, struct ns_report *rep, az_error *err)
-{
-	memset(rep, 0, sizeof(*rep));
-	if (discover_inside(netns_fd, rep, err) < 0)
-		return -1;
-	if (rep->n > AZ_MAX_IFACES)
-		return az_err(err, EIO, "more interfaces than %d", AZ_MAX_IFACES);
-	return 0;
 }
 
 /* For each container veth whose peer is in the caller's netns, check the
@@ -376,7 +365,7 @@ int az_discover_netns(int netns_fd, struct az_target *t, az_error *err)
 	if (!rep || !out)
 		return az_err(err, ENOMEM, "netns discovery: out of memory");
 	*out = *t;
-	if (run_child(netns_fd, rep, err) < 0)
+	if (discover_inside(netns_fd, rep, err) < 0)
 		return az_err_prefix(err, "netns discovery");
 
 	out->n_if = rep->n;

@@ -351,10 +351,15 @@ static int gc_locked(size_t *removed, az_error *err)
  * otherwise at most every AZ_GC_INTERVAL_S, to keep the state dir tidy. */
 #define AZ_GC_INTERVAL_S 300
 
+static void stamp_path(char path[PATH_MAX])
+{
+	snprintf(path, PATH_MAX, "%s/gc.stamp", az_state_dir());
+}
+
 static void stamp_gc(void)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/gc.stamp", az_state_dir());
+	stamp_path(path);
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd >= 0) {
 		futimens(fd, NULL);
@@ -367,7 +372,7 @@ static void gc_if_due(az_error *err)
 	char path[PATH_MAX];
 	struct stat st;
 	struct timespec now;
-	snprintf(path, sizeof(path), "%s/gc.stamp", az_state_dir());
+	stamp_path(path);
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (stat(path, &st) == 0 && st.st_mtim.tv_sec <= now.tv_sec &&
 	    now.tv_sec - st.st_mtim.tv_sec < AZ_GC_INTERVAL_S)
