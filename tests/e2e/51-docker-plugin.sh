@@ -37,21 +37,9 @@ source "$(dirname "$0")/../lib/docker.sh"
 source "$(dirname "$0")/../lib/probe.sh"
 # shellcheck source=../lib/proxy.sh
 source "$(dirname "$0")/../lib/proxy.sh"
-require_root
-why=$(docker_missing)
-if [[ -n $why ]]; then
-	t_skip docker "$why"
-	exit 0
-fi
-require_cmd curl iptables
+docker_plugin_test_begin curl iptables
 HAVE_PROXY=1
 command -v redsocks >/dev/null && command -v microsocks >/dev/null || HAVE_PROXY=0
-PLUGIN=$AZ_BUILD/alcatraz-plugin
-if [[ ! -x $PLUGIN ]]; then
-	t_fail "$AZ_TEST_NAME" "$PLUGIN is not built (run make)"
-	exit 1
-fi
-T_START=$(_t_now_ms)
 
 topo_up >/dev/null || { t_fail topology "topo_up failed"; exit 1; }
 docker_up || { t_fail docker_up "dockerd did not start"; exit 1; }

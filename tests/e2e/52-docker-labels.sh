@@ -28,17 +28,7 @@ set -u
 source "$(dirname "$0")/../lib/docker.sh"
 # shellcheck source=../lib/probe.sh
 source "$(dirname "$0")/../lib/probe.sh"
-require_root
-why=$(docker_missing)
-if [[ -n $why ]]; then
-	t_skip docker "$why"
-	exit 0
-fi
-PLUGIN=$AZ_BUILD/alcatraz-plugin
-if [[ ! -x $PLUGIN ]]; then
-	t_fail "$AZ_TEST_NAME" "$PLUGIN is not built (run make)"
-	exit 1
-fi
+docker_plugin_test_begin
 
 topo_up >/dev/null || { t_fail topology "topo_up failed"; exit 1; }
 docker_up || { t_fail docker_up "dockerd did not start"; exit 1; }

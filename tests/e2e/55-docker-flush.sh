@@ -28,16 +28,7 @@ AZ_SERVER_SECONDS=${AZ_SERVER_SECONDS:-400}
 source "$(dirname "$0")/../lib/docker.sh"
 # shellcheck source=../lib/probe.sh
 source "$(dirname "$0")/../lib/probe.sh"
-require_root
-why=$(docker_missing)
-if [[ -n $why ]]; then
-	t_skip docker "$why"
-	exit 0
-fi
-require_cmd curl nft
-PLUGIN=$AZ_BUILD/alcatraz-plugin
-[[ -x $PLUGIN ]] || { t_fail "$AZ_TEST_NAME" "$PLUGIN is not built (run make)"; exit 1; }
-T_START=$(_t_now_ms)
+docker_plugin_test_begin curl nft
 
 topo_up >/dev/null || { t_fail topology "topo_up failed"; exit 1; }
 docker_up || { t_fail docker_up "dockerd did not start"; exit 1; }

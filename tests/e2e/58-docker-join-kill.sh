@@ -18,18 +18,7 @@ AZ_SERVER_SECONDS=${AZ_SERVER_SECONDS:-400}
 source "$(dirname "$0")/../lib/docker.sh"
 # shellcheck source=../lib/probe.sh
 source "$(dirname "$0")/../lib/probe.sh"
-require_root
-why=$(docker_missing)
-if [[ -n $why ]]; then
-	t_skip docker "$why"
-	exit 0
-fi
-require_cmd curl
-PLUGIN=$AZ_BUILD/alcatraz-plugin
-if [[ ! -x $PLUGIN ]]; then
-	t_fail "$AZ_TEST_NAME" "$PLUGIN is not built (run make)"
-	exit 1
-fi
+docker_plugin_test_begin curl
 KILLAT=$AZ_BUILD/tools/azkillat
 if [[ ! -x $KILLAT || $AZ_ROOT/tests/tools/azkillat.c -nt $KILLAT ]]; then
 	make -s -C "$AZ_ROOT" B="$AZ_BUILD" "$KILLAT" >&2 ||

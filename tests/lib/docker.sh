@@ -94,6 +94,23 @@ _DK_IMPORTED=0
 _DK_GLOBAL_DIRS=(/run/docker /run/docker/plugins /run/containerd /run/containerd/s)
 _DK_LOCK=/run
 
+# docker_plugin_test_begin [CMD...] — the opening of the plugin e2e tests:
+# root; SKIP (exit 0) without Docker; the commands CMD; PLUGIN, the built
+# plugin (FAIL and exit 1 when it is not built); T_START, now in ms.
+docker_plugin_test_begin() {
+	require_root
+	local why
+	why=$(docker_missing)
+	if [[ -n $why ]]; then
+		t_skip docker "$why"
+		exit 0
+	fi
+	(($#)) && require_cmd "$@"
+	PLUGIN=$AZ_BUILD/alcatraz-plugin
+	[[ -x $PLUGIN ]] || { t_fail "$AZ_TEST_NAME" "$PLUGIN is not built (run make)"; exit 1; }
+	T_START=$(_t_now_ms)
+}
+
 # docker_missing — why the Docker e2e cannot run here, or nothing.
 docker_missing() {
 	local c
