@@ -42,8 +42,8 @@ TOOL_SRCS := $(wildcard tests/tools/*.c)
 
 CORE_OBJS := $(CORE_SRCS:%.c=$(B)/obj/%.o)
 HOOK_OBJS := $(HOOK_SRCS:%.c=$(B)/obj/%.o)
-# The CLI shares the hook's discovery code, not its main().
-HOOK_LIB_OBJS := $(filter-out $(B)/obj/hook/main.o,$(HOOK_OBJS))
+# The CLI shares the hook's discovery code, not its main()s.
+HOOK_LIB_OBJS := $(filter-out $(B)/obj/hook/main.o $(B)/obj/hook/client.o,$(HOOK_OBJS))
 CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
 PLUGIN_OBJS := $(PLUGIN_SRCS:%.c=$(B)/obj/%.o)
 # Everything of the plugin but main(), for the unit tests too.
@@ -51,7 +51,7 @@ PLUGIN_LIB_OBJS := $(filter-out $(B)/obj/plugin/main.o,$(PLUGIN_OBJS))
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/obj/%.o)
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
 
-BINS := $(B)/alcatraz-hook $(B)/alcatraz $(if $(wildcard plugin/main.c),$(B)/alcatraz-plugin)
+BINS := $(B)/alcatraz-hook $(B)/alcatraz-apply $(B)/alcatraz $(if $(wildcard plugin/main.c),$(B)/alcatraz-plugin)
 
 .PHONY: all deps check unit integration e2e demo install uninstall clean tools bench
 all: $(BINS) tools
@@ -75,7 +75,12 @@ $(B)/libalcatraz.a: $(CORE_OBJS) $(HOOK_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/alcatraz-hook: $(B)/obj/hook/main.o $(NODNS) $(B)/libalcatraz.a
+# The hook the runtime calls links libc only (hook/client.c): it hands the
+# state to the applier or execs alcatraz-apply, which does the work.
+$(B)/alcatraz-hook: $(B)/obj/hook/client.o
+	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^
+
+$(B)/alcatraz-apply: $(B)/obj/hook/main.o $(NODNS) $(B)/libalcatraz.a
 	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/alcatraz: $(CLI_OBJS) $(NODNS) $(B)/libalcatraz.a
@@ -126,6 +131,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/alcatraz/hooks.d-all $(DESTDIR)$(SYSCONFDIR)/alcatraz
 	install -m 0755 $(B)/alcatraz $(DESTDIR)$(BINDIR)/alcatraz
 	# the binary before the JSON: a hooks.d file whose path is missing is dropped silently
+	install -m 0755 $(B)/alcatraz-apply $(DESTDIR)$(LIBEXECDIR)/alcatraz-apply
 	install -m 0755 $(B)/alcatraz-hook $(DESTDIR)$(LIBEXECDIR)/alcatraz-hook
 	$(call install_hook_json,alcatraz-create,$(DESTDIR)$(HOOKSDIR))
 	$(call install_hook_json,alcatraz-poststop,$(DESTDIR)$(HOOKSDIR))
@@ -134,6 +140,8 @@ install: all
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed 's|@BINDIR@|$(BINDIR)|' packaging/systemd/alcatraz-restore.service.in \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/alcatraz-restore.service
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|' packaging/systemd/alcatraz-applier.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/alcatraz-applier.service
 	[ -e $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json ] || \
 		install -m 0644 packaging/alcatraz.json $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json
 	for m in $(MANPAGES); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
@@ -145,8 +153,8 @@ uninstall:
 	-[ -n "$(DESTDIR)" ] || [ ! -x $(BINDIR)/alcatraz ] || $(BINDIR)/alcatraz uninstall --yes
 	rm -f $(DESTDIR)$(HOOKSDIR)/alcatraz-create.json $(DESTDIR)$(HOOKSDIR)/alcatraz-poststop.json
 	rm -rf $(DESTDIR)$(PREFIX)/share/alcatraz
-	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/alcatraz-restore.service
-	rm -f $(DESTDIR)$(BINDIR)/alcatraz $(DESTDIR)$(LIBEXECDIR)/alcatraz-hook
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/alcatraz-restore.service $(DESTDIR)$(SYSTEMDUNITDIR)/alcatraz-applier.service
+	rm -f $(DESTDIR)$(BINDIR)/alcatraz $(DESTDIR)$(LIBEXECDIR)/alcatraz-hook $(DESTDIR)$(LIBEXECDIR)/alcatraz-apply
 	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 	for m in $(MANPAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 	if cmp -s packaging/alcatraz.json $(DESTDIR)$(SYSCONFDIR)/alcatraz/alcatraz.json; then \

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 bool az_log_stderr = true;
@@ -396,6 +397,13 @@ const char *az_short_id(const char *id, char buf[13])
 	return buf;
 }
 
+static struct az_buf *log_capture;
+
+void az_log_capture(struct az_buf *b)
+{
+	log_capture = b;
+}
+
 void az_log(int priority, const char *id, const char *fmt, ...)
 {
 	char msg[2048], sid[13];
@@ -409,7 +417,11 @@ void az_log(int priority, const char *id, const char *fmt, ...)
 	else
 		syslog(priority, "%s", msg);
 	if (az_log_stderr && priority <= LOG_WARNING) {
-		if (id)
+		if (log_capture && id)
+			az_buf_printf(log_capture, "alcatraz: %s: %s\n", az_short_id(id, sid), msg);
+		else if (log_capture)
+			az_buf_printf(log_capture, "alcatraz: %s\n", msg);
+		else if (id)
 			fprintf(stderr, "alcatraz: %s: %s\n", az_short_id(id, sid), msg);
 		else
 			fprintf(stderr, "alcatraz: %s\n", msg);
@@ -440,4 +452,36 @@ void az_netns_leave(int saved)
 		abort();
 	}
 	close(saved);
+}
+
+static bool timing_on;
+static struct timespec timing_last;
+
+void az_timing_init(void)
+{
+	az_timing_set(getenv("ALCATRAZ_TIMING") != NULL);
+}
+
+void az_timing_set(bool on)
+{
+	timing_on = on;
+	timing_last.tv_sec = 0;
+	timing_last.tv_nsec = 0;
+}
+
+void az_phase(const char *name)
+{
+	struct timespec now;
+	if (!timing_on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (timing_last.tv_sec) {
+		double ms = (double)(now.tv_sec - timing_last.tv_sec) * 1e3 +
+			    (double)(now.tv_nsec - timing_last.tv_nsec) / 1e6;
+		if (log_capture)
+			az_buf_printf(log_capture, "alcatraz-hook: %-10s %7.3f ms\n", name, ms);
+		else
+			fprintf(stderr, "alcatraz-hook: %-10s %7.3f ms\n", name, ms);
+	}
+	timing_last = now;
 }

@@ -20,6 +20,13 @@
 
 #define AZ_ERR_MSG 1024
 
+/* ALCATRAZ_TIMING=1: az_phase() prints the time since the previous mark on
+ * stderr, one line per phase ("alcatraz-hook: NAME  1.234 ms"), for
+ * profiling (make bench reads them).  Off unless az_timing_init saw it. */
+void az_timing_init(void);
+void az_timing_set(bool on);
+void az_phase(const char *name);
+
 typedef struct az_error {
 	int code;		/* errno value, or 0 when not a system error */
 	char msg[AZ_ERR_MSG];	/* human-readable, already has context */
@@ -124,5 +131,9 @@ void az_log(int priority, const char *id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Quiet mode: syslog only (used by the CLI's --quiet and by tests). */
 extern bool az_log_stderr;
+/* When set, what az_log would write to stderr, and az_phase's lines, are
+ * appended to this buffer instead (the applier sends them to the hook that
+ * asked).  NULL: stderr. */
+void az_log_capture(struct az_buf *b);
 
 #endif

@@ -1,9 +1,15 @@
-/* alcatraz-hook — the OCI hook.  `alcatraz-hook STAGE` with the OCI state on
- * stdin.  createRuntime/prestart apply, poststop removes, other stages log
- * and succeed.  Fails closed at create: any error exits non-zero and the
- * runtime refuses to start the container.
+/* alcatraz-apply — the work of the OCI hook.  `alcatraz-apply STAGE` with
+ * the OCI state on stdin: createRuntime/prestart apply, poststop removes,
+ * other stages log and succeed.  Fails closed at create: any error exits
+ * non-zero and the runtime refuses to start the container.
+ *
+ * The runtime calls alcatraz-hook (hook/client.c), which hands the state to
+ * the applier (`alcatraz-apply serve`, this program long-lived: hook/
+ * applier.c) or, when none serves, execs this program with the same
+ * arguments and the state on stdin.
  */
 #include "config/config.h"
+#include "hook/applier.h"
 #include "hook/discover.h"
 #include "rules/rules.h"
 
@@ -39,21 +45,6 @@ struct oci_config {
 	bool net_raw;		/* CAP_NET_RAW in any capability set */
 	char resolv_conf[PATH_MAX];	/* host path bind-mounted on /etc/resolv.conf */
 };
-
-/* ALCATRAZ_TIMING=1: one line per phase on stderr, for profiling. */
-static bool timing;
-static void phase(const char *name)
-{
-	static struct timespec last;
-	struct timespec now;
-	if (!timing)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (last.tv_sec)
-		fprintf(stderr, "alcatraz-hook: %-10s %7.3f ms\n", name,
-			(double)(now.tv_sec - last.tv_sec) * 1e3 + (double)(now.tv_nsec - last.tv_nsec) / 1e6);
-	last = now;
-}
 
 static void drop_capabilities(void)
 {
@@ -267,7 +258,7 @@ static int create(const struct oci_in *in, az_error *err)
 	struct oci_config cfg;
 	int r = -1, fd = -1;
 
-	phase("start");
+	az_phase("start");
 	if (az_settings_load(NULL, &s, err) < 0)
 		return -1;
 	if (az_policy_resolve(&s, in->ann, in->n_ann, &p, err) < 0) {
@@ -302,10 +293,10 @@ static int create(const struct oci_in *in, az_error *err)
 	fd = open_netns(in, &cfg, t, err);
 	if (fd < 0)
 		goto out;
-	phase("config");
+	az_phase("config");
 	if (az_discover_netns(fd, t, err) < 0)
 		goto out;
-	phase("discover");
+	az_phase("discover");
 	read_resolvers(&cfg, t);
 	bool host_peer = az_target_has_host_peer(t);
 	if (cfg.net_raw && !cfg.net_admin && !host_peer) {
@@ -334,12 +325,12 @@ static int create(const struct oci_in *in, az_error *err)
 	}
 	if (az_discover_hostnet(h, err) < 0)
 		goto out;
-	phase("hostnet");
+	az_phase("hostnet");
 	struct az_features f;
 	az_features_detect(&f, err);
-	phase("features");
+	az_phase("features");
 	r = az_attach(&p, t, fd, h, &f, err);
-	phase("attach");
+	az_phase("attach");
 out:
 	if (fd >= 0)
 		close(fd);
@@ -349,34 +340,16 @@ out:
 	return r;
 }
 
-int main(int argc, char **argv)
+/* One hook run's work, in this process or in the applier: the exit code. */
+static int handle(const char *stage, const char *text, size_t len)
 {
 	az_error err = { 0 };
-	char *text = NULL;
-	size_t len = 0;
 	struct oci_in in = { 0 };
-
-	alarm(HOOK_DEADLINE_S);
-	timing = getenv("ALCATRAZ_TIMING") != NULL;	/* bounded: SIGALRM kills us, the runtime fails closed */
-	drop_capabilities();
-	if (argc != 2) {
-		fprintf(stderr, "usage: alcatraz-hook STAGE < state.json\n"
-				"  STAGE: createRuntime | prestart (apply), poststop (remove)\n");
-		return 2;
-	}
-	const char *stage = argv[1];
 	bool create_stage = !strcmp(stage, "createRuntime") || !strcmp(stage, "prestart");
 	bool stop_stage = !strcmp(stage, "poststop");
 
-	/* Read the state to EOF before anything else: the runtime writes it all
-	 * at once and may block otherwise. */
-	if (az_read_fd(STDIN_FILENO, MAX_STATE, &text, &len, &err) < 0) {
-		az_log(LOG_ERR, NULL, "reading the OCI state: %s", err.msg);
-		return create_stage ? 1 : 0;
-	}
 	if (parse_state(text, len, &in, &err) < 0) {
 		az_log(LOG_ERR, NULL, "%s", err.msg);
-		free(text);
 		cJSON_Delete(in.tree);
 		free(in.ann);
 		return create_stage ? 1 : 0;
@@ -396,8 +369,45 @@ int main(int argc, char **argv)
 	} else {
 		az_log(LOG_DEBUG, in.id, "stage %s: nothing to do", stage);
 	}
-	free(text);
 	cJSON_Delete(in.tree);
 	free(in.ann);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	az_error err = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+
+	if (argc == 2 && !strcmp(argv[1], "serve")) {
+		/* the applier: no deadline, it outlives many runs */
+		drop_capabilities();
+		if (az_applier_serve(handle, &err) < 0) {
+			az_log(LOG_ERR, NULL, "applier: %s", err.msg);
+			return 1;
+		}
+		return 0;
+	}
+	alarm(HOOK_DEADLINE_S);	/* bounded: SIGALRM kills us, the runtime fails closed */
+	az_timing_init();
+	drop_capabilities();
+	if (argc != 2) {
+		fprintf(stderr, "usage: alcatraz-apply STAGE < state.json\n"
+				"  STAGE: createRuntime | prestart (apply), poststop (remove)\n"
+				"       alcatraz-apply serve   (the applier, see alcatraz-hook(8))\n");
+		return 2;
+	}
+	const char *stage = argv[1];
+	bool create_stage = !strcmp(stage, "createRuntime") || !strcmp(stage, "prestart");
+
+	/* Read the state to EOF before anything else: the runtime writes it all
+	 * at once and may block otherwise. */
+	if (az_read_fd(STDIN_FILENO, MAX_STATE, &text, &len, &err) < 0) {
+		az_log(LOG_ERR, NULL, "reading the OCI state: %s", err.msg);
+		return create_stage ? 1 : 0;
+	}
+	int rc = handle(stage, text, len);
+	free(text);
 	return rc;
 }

@@ -597,6 +597,7 @@ static int attach_locked(const struct az_policy *p, const struct az_target *t, i
 		az_policy_free(&a->policy);
 	}
 	memset(a, 0, sizeof(*a));
+	az_phase("records");
 
 	/* Render everything before touching anything. */
 	struct az_buf ns;
@@ -604,6 +605,7 @@ static int attach_locked(const struct az_policy *p, const struct az_target *t, i
 	r = -1;
 	if (az_render_netns(p, t, h, AZ_NETNS_CREATE, &ns, err) < 0)
 		goto out;
+	az_phase("render");
 	snprintf(a->key, sizeof(a->key), "%s", key);
 	a->target = *t;
 	if (az_policy_copy(&a->policy, p, err) < 0)
@@ -615,14 +617,17 @@ static int attach_locked(const struct az_policy *p, const struct az_target *t, i
 		az_err_prefix(err, "state");
 		goto undo;
 	}
+	az_phase("write");
 	/* The netns table last: it is there only when the whole attachment
 	 * is (netns_complete). */
 	if (az_target_has_host_peer(t) && host_apply_claiming(a, h, f, err) < 0)
 		goto undo;
+	az_phase("host_txn");
 	if (netns_fd >= 0 && netns_apply_fresh(p, t, h, netns_fd, &ns, err) < 0) {
 		az_err_prefix(err, "rules in the container's network namespace");
 		goto undo;
 	}
+	az_phase("netns_txn");
 	r = 0;
 	goto out;
 undo:

@@ -129,6 +129,45 @@ static int run_here(const char *script, bool json, bool dry, char **out, az_erro
 	return r == 0 ? 0 : -1;
 }
 
+static bool keep_host;
+static struct nft_ctx *host_ctx;
+
+void az_nft_keep_host_context(bool keep)
+{
+	keep_host = keep;
+	if (!keep && host_ctx) {
+		nft_ctx_free(host_ctx);
+		host_ctx = NULL;
+	}
+}
+
+/* A script in the host's netns with the kept context.  libnftables checks
+ * the ruleset's generation before using its cache, so changes made by
+ * others in between are seen.  After an error the context is dropped (its
+ * error buffer and cache are not trusted again). */
+static int run_kept(const char *script, az_error *err)
+{
+	if (!host_ctx) {
+		host_ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+		if (!host_ctx)
+			return az_err(err, ENOMEM, "nft: cannot create a libnftables context");
+		nft_ctx_buffer_output(host_ctx);
+		nft_ctx_buffer_error(host_ctx);
+	}
+	if (nft_run_cmd_from_buffer(host_ctx, script) == 0)
+		return 0;
+	const char *e = nft_ctx_get_error_buffer(host_ctx);
+	char line[512];
+	snprintf(line, sizeof(line), "%s", e && *e ? e : "unknown error");
+	char *nl = strchr(line, '\n');
+	if (nl)
+		*nl = '\0';
+	az_err(err, EIO, "nft: %s", line);
+	nft_ctx_free(host_ctx);
+	host_ctx = NULL;
+	return -1;
+}
+
 /* In another netns: the thread moves there for the whole life of the
  * libnftables context (its socket, and any it would reopen, belong to that
  * netns), then comes back.  A forked child did this before; the fork cost
@@ -145,6 +184,8 @@ static int run_in(int netns_fd, const char *script, bool json, bool dry, char **
 
 int az_nft_run(int netns_fd, const char *script, az_error *err)
 {
+	if (netns_fd < 0 && keep_host)
+		return run_kept(script, err);
 	if (netns_fd < 0)
 		return run_here(script, false, false, NULL, err);
 	return run_in(netns_fd, script, false, false, NULL, err);

@@ -138,6 +138,10 @@ int az_render_host_elements(const struct az_policy *p, const struct az_target *t
  * transaction.  Forks a child for another netns (setns is per thread, and a
  * netlink socket stays bound to the netns it was opened in). */
 int az_nft_run(int netns_fd, const char *script, az_error *err);
+/* A long-lived process (the applier) keeps one libnftables context for the
+ * host's netns across az_nft_run calls: no context set-up, warm code, and
+ * no socket release waiting for the kernel's destroy work (see nft.c). */
+void az_nft_keep_host_context(bool keep);
 /* Same, capturing the JSON/text output of list commands into *out. */
 int az_nft_query(int netns_fd, const char *cmd, bool json, char **out, az_error *err);
 int az_features_detect(struct az_features *f, az_error *err);

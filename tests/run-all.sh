@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-all.sh — every test layer, in order: unit (Criterion), then each
-# tests/integration/*.sh, then each tests/e2e/*.sh, then the fuzz round and
-# the sanitizer layer.
+# tests/integration/*.sh, then each tests/e2e/*.sh, then integration tests
+# with the applier running, the fuzz round and the sanitizer layer.
 # Output is shown live and every "PASS:", "FAIL:", "SKIP:" line is counted;
 # the last line is exactly
 #   N passed, N failed            or   N passed, N failed, N skipped
@@ -33,6 +33,11 @@ for layer in integration e2e; do
 	done
 done
 
+# The integration tests again with the applier serving the hook (issue 4):
+# tests/applier/run.sh.
+if r_selected applier/run.sh; then
+	r_run_script "$R_ROOT/tests/applier/run.sh"
+fi
 # Hardening (issue 5): a short round of every fuzz target, seeds and
 # regressions replayed (tests/fuzz/run.sh; make fuzz runs longer); then
 # unit and integration again with the ASan+UBSan build (tests/asan/run.sh).

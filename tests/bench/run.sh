@@ -31,6 +31,11 @@
 # works, never a timing).  Everything it creates is removed at exit, even
 # on failure or Ctrl-C.  Bounded by BENCH_LIMIT seconds (600; smoke 240).
 #
+# "ours" is the hook as installed: with the applier (`alcatraz-hook serve`,
+# alcatraz-applier.service) running, which the hook hands its work to; the
+# control path is measured a second time with the hook alone ("hook alone"
+# rows, detail.control.hook_alone).  BENCH_APPLIER=0: the hook alone only.
+#
 # Between a preparation and the timed command the bench waits
 # BENCH_SETTLE_MS (50): a removal leaves the kernel an RCU grace period of
 # work (5-35 ms here) that the next nf_tables socket release anywhere on the
@@ -48,6 +53,7 @@ BENCH_T0=${EPOCHREALTIME/[.,]/}
 BENCH_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 SMOKE=0
 CONTROL_ONLY=0
+APPLIER=${BENCH_APPLIER:-1}
 SETTLE_S=$(printf '%d.%03d' $((${BENCH_SETTLE_MS:-50} / 1000)) $((${BENCH_SETTLE_MS:-50} % 1000)))
 OUT=
 SIZES=
@@ -283,7 +289,7 @@ runs_within() {
 # phases_median FILE — "phase=median_ms ..." from ALCATRAZ_TIMING lines.
 phases_median() {
 	local f=$1 p out=""
-	for p in config discover hostnet features attach; do
+	for p in config discover hostnet features records render write host_txn netns_txn attach; do
 		grep -E "^alcatraz-hook: $p " "$f" | awk '{print $3}' >"$f.$p"
 		out+="$p=$(bench_median "$f.$p") "
 	done
@@ -362,6 +368,7 @@ PODMAN_WHY=$(podman_missing)
 if [[ -z $PODMAN_WHY ]]; then
 	bench_log "podman run --rm, with and without the hook, $PODMAN_RUNS runs each, interleaved"
 	if podman_setup; then
+		((APPLIER)) && { applier_start || note "podman: the applier did not start: the hook applies alone"; }
 		mkdir -p "$W/no-hooks"
 		PM_WITHOUT=("${PM[@]}")
 		for i in "${!PM_WITHOUT[@]}"; do
@@ -404,6 +411,7 @@ if [[ -n ${PM[*]} ]]; then
 fi
 # What the hook (host layer) and netavark (ip/ip6 filter and nat tables)
 # left in the sim-host: the data path below starts from an empty ruleset.
+applier_stop
 _bench_bg_detach_all
 in_host nft list tables 2>/dev/null | awk '{print "delete table " $2 " " $3}' | in_host nft -f - 2>/dev/null
 R[host_tables_after_podman]=$(in_host nft list tables 2>/dev/null | wc -l)
@@ -429,6 +437,8 @@ for n in "${NS_LIST[@]}"; do
 		ERR[ours$n]="not measured: attaching background containers failed at $OURS_FAILED_AT"
 		continue
 	fi
+	# the state dir is new after a detach: the applier's socket with it
+	((APPLIER)) && [[ ! -S $ALCATRAZ_STATE_DIR/applier.sock ]] && { applier_start || note "the applier did not start"; }
 	bench_log "ours: attaching background containers up to N=$n through the hook"
 	t=$(bench_now_ms)
 	if ! bench_bg_attach "$n" 2>"$W/attach.$n.err"; then
@@ -441,14 +451,28 @@ for n in "${NS_LIST[@]}"; do
 	R[ours$n.attached]=$(find "$ALCATRAZ_STATE_DIR/netns" -name '*.json' 2>/dev/null | wc -l)
 	R[ours$n.attach_s]=$(awk -v a="$t" -v b="$(bench_now_ms)" 'BEGIN {printf "%.1f", (b - a) / 1000}')
 	R[ours$n.host_addrs]=$(in_host ip -o addr show | wc -l)
-	bench_log "ours N=$n: control path ($RUNS runs)"
+	bench_log "ours N=$n: control path ($RUNS runs$( ((APPLIER)) && echo ", the applier running"))"
 	ct_settle
 	R[ours$n.conntrack]=$(ct_count)
 	: >"$W/ours$n.phases"
 	control_measure "ours$n" "$HOOK_APPLY" "$HOOK_REMOVE" "$W/ours$n.phases" &&
 		R[ours$n.phases]=$(phases_median "$W/ours$n.phases")
+	if ((APPLIER)); then
+		bench_log "ours N=$n: control path, the hook alone (no applier)"
+		applier_stop
+		: >"$W/alone$n.phases"
+		control_measure "alone$n" "$HOOK_APPLY" "$HOOK_REMOVE" "$W/alone$n.phases" &&
+			R[alone$n.phases]=$(phases_median "$W/alone$n.phases")
+		applier_start || note "ours N=$n: the applier did not restart: $(tail -n1 "$AZ_TMP/applier.log")"
+	fi
 	syscall_profile "ours$n.prof_apply" "$HOOK_APPLY"
 	syscall_profile "ours$n.prof_remove" "$HOOK_REMOVE"
+	if [[ -n ${BENCH_EXEC:-} ]]; then
+		# profiling aid: a command run in the sim-host with the topology of
+		# this N in place ($HOOK_APPLY / $HOOK_REMOVE exported)
+		bench_log "ours N=$n: BENCH_EXEC"
+		HOOK_APPLY=$HOOK_APPLY HOOK_REMOVE=$HOOK_REMOVE N=$n in_host sh -c "$BENCH_EXEC" || note "BENCH_EXEC failed at N=$n"
+	fi
 	((CONTROL_ONLY)) && continue
 	bench_log "ours N=$n: data path"
 	if in_host sh -c "$HOOK_APPLY" 2>"$W/ours$n.data.err"; then
@@ -473,6 +497,7 @@ for n in "${NS_LIST[@]}"; do
 	fi
 done
 bench_log "ours: removing every rule the hook applied"
+applier_stop
 _bench_bg_detach_all
 
 # ---------------------------------------------------------------- phase 3: the anchor
@@ -604,6 +629,9 @@ jq -n \
 	--argjson none_pps "$(v none.pps)" --argjson none_cps "$(v none.cps)" \
 	--argjson none_pps_sent "$(v none.pps_sent)" \
 	--argjson phases "$(smap ours phases)" \
+	--argjson applier "$APPLIER" --argjson lap50 "$(nmap alone apply_p50)" \
+	--argjson lap99 "$(nmap alone apply_p99)" --argjson lrp50 "$(nmap alone remove_p50)" \
+	--argjson lphases "$(smap alone phases)" \
 	--argjson attached "$(nmap ours attached)" --argjson host_addrs "$(nmap ours host_addrs)" \
 	--argjson prof_apply "$(profile_json ours prof_apply)" \
 	--argjson prof_remove "$(profile_json ours prof_remove)" \
@@ -632,7 +660,10 @@ jq -n \
               conntrack_sensitivity: {n: $sizes[0], conntrack_entries: $ct_n, conntrack_entries_after: $ct_n2,
                                       apply_p50_ms: $ct_a50, remove_p50_ms: $ct_r50, runs: $ct_runs}, phases_p50_ms: $phases, background_attached: $attached,
               host_addresses: $host_addrs, errors: $errors,
-              syscalls_apply: $prof_apply, syscalls_remove: $prof_remove},
+              syscalls_apply: $prof_apply, syscalls_remove: $prof_remove,
+              applier: ($applier == 1),
+              hook_alone: (if $applier == 1 then {apply_p50_ms: $lap50, apply_p99_ms: $lap99,
+                           remove_p50_ms: $lrp50, phases_p50_ms: $lphases} else null end)},
     data: {statistic: "best of \($data_reps) rounds of \($data_s) s (pps: datagrams received by the server per second; cps: connections completed per second)",
            pps_sent: $pps_sent, pps_median: $pps_med, cps_median: $cps_med,
            no_rules: {pps: $none_pps, pps_sent: $none_pps_sent, cps: $none_cps},
@@ -681,7 +712,7 @@ yn() { case $1 in true) echo "met" ;; false) echo "MISSED" ;; *) echo "not measu
 	row "ours   apply p99 (ms)" ours apply_p99 1
 	row "ours   remove p50 (ms)" ours remove_p50 1
 	row "ours   remove p99 (ms)" ours remove_p99 1
-	for p in discover hostnet attach; do
+	for p in discover hostnet host_txn netns_txn; do
 		line=$(printf '%-40s' "ours     phase $p p50 (ms)")
 		for n in "${NS_LIST[@]}"; do
 			x=$(sed -n "s/.*\b$p=\([0-9.]*\|null\).*/\1/p" <<<"${R[ours$n.phases]:-}")
@@ -689,6 +720,11 @@ yn() { case $1 in true) echo "met" ;; false) echo "MISSED" ;; *) echo "not measu
 		done
 		echo "$line"
 	done
+	if ((APPLIER)); then
+		row "ours, hook alone: apply p50 (ms)" alone apply_p50 1
+		row "ours, hook alone: apply p99 (ms)" alone apply_p99 1
+		row "ours, hook alone: remove p50 (ms)" alone remove_p50 1
+	fi
 	row "ours     blocked in close() (ms)" ours prof_apply.slow_close_ms 1
 	row "ours     nf_tables rx bytes/apply" ours prof_apply.nft_rx_bytes 0
 	row "ours     state records read/apply" ours prof_apply.state_opens 0
@@ -728,7 +764,7 @@ yn() { case $1 in true) echo "met" ;; false) echo "MISSED" ;; *) echo "not measu
 if command -v gnuplot >/dev/null 2>&1; then
 	{
 		for n in "${NS_LIST[@]}"; do
-			echo "$n $(v "ours$n.apply_p50") $(v "anchor$n.apply_p50") $(v "ours$n.pps") $(v "anchor$n.pps")"
+			echo "$n $(v "ours$n.apply_p50") $(v "anchor$n.apply_p50") $(v "ours$n.pps") $(v "anchor$n.pps") $(v "alone$n.apply_p50")"
 		done
 	} | sed 's/null/NaN/g' >"$W/plot.dat"
 	gnuplot <<-EOF 2>"$W/gnuplot.err" || note "gnuplot failed: $(tail -n1 "$W/gnuplot.err")"
@@ -742,7 +778,8 @@ if command -v gnuplot >/dev/null 2>&1; then
 	set yrange [0:*]
 	set ylabel "apply time p50 (ms)"
 	set title "control path: apply one container"
-	plot "$W/plot.dat" using 1:2 with linespoints lw 2 pt 7 title "ours (hook)", \
+	plot "$W/plot.dat" using 1:2 with linespoints lw 2 pt 7 title "ours (hook$( ((APPLIER)) && echo ' + applier'))", \
+	     "" using 1:6 with linespoints lw 2 pt 9 title "ours (hook alone)", \
 	     "" using 1:3 with linespoints lw 2 pt 5 title "anchor (nft -f)"
 	set ylabel "UDP 64-byte packets/s received"
 	set title "data path: one container to the internet"

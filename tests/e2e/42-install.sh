@@ -14,7 +14,8 @@ cd "$AZ_ROOT" || exit 1
 # --- DESTDIR staging -----------------------------------------------------------
 D=$AZ_TMP/dest
 if make -s install DESTDIR="$D" PREFIX=/usr >/dev/null 2>"$AZ_TMP/inst.err"; then
-	want=(usr/bin/alcatraz usr/libexec/alcatraz/alcatraz-hook
+	want=(usr/bin/alcatraz usr/libexec/alcatraz/alcatraz-hook usr/libexec/alcatraz/alcatraz-apply
+		usr/lib/systemd/system/alcatraz-applier.service
 		usr/share/containers/oci/hooks.d/alcatraz-create.json
 		usr/share/containers/oci/hooks.d/alcatraz-poststop.json
 		usr/share/alcatraz/hooks.d-all/alcatraz-all-create.json
@@ -24,8 +25,9 @@ if make -s install DESTDIR="$D" PREFIX=/usr >/dev/null 2>"$AZ_TMP/inst.err"; the
 	missing=()
 	for f in "${want[@]}"; do [[ -f $D/$f ]] || missing+=("$f"); done
 	if ((${#missing[@]} == 0)) &&
-		grep -q '"path": "/usr/libexec/alcatraz/alcatraz-hook"' "$D/usr/share/containers/oci/hooks.d/alcatraz-create.json"; then
-		t_pass "install DESTDIR: every file in place, hooks.d names /usr/libexec/alcatraz/alcatraz-hook"
+		grep -q '"path": "/usr/libexec/alcatraz/alcatraz-hook"' "$D/usr/share/containers/oci/hooks.d/alcatraz-create.json" &&
+		grep -qx 'ExecStart=/usr/libexec/alcatraz/alcatraz-apply serve' "$D/usr/lib/systemd/system/alcatraz-applier.service"; then
+		t_pass "install DESTDIR: every file in place, hooks.d names /usr/libexec/alcatraz/alcatraz-hook, the applier unit its alcatraz-apply"
 	else
 		t_fail "install DESTDIR" "missing: ${missing[*]}; or wrong path in the JSON"
 	fi
@@ -67,6 +69,24 @@ if [[ $out == "ok refused " ]]; then
 	t_pass "installed hook: Podman finds it through the installed hooks.d JSON and isolates"
 else
 	t_fail "installed hook" "expected 'ok refused', got '$out'"
+fi
+# the installed applier (what alcatraz-applier.service runs), in the sim-host
+if [[ -e /run/alcatraz/applier.sock ]]; then
+	t_fail "installed applier" "/run/alcatraz/applier.sock exists already: an applier of this machine? not touching it"
+else
+	nsenter --net="/run/netns/$AZ_NS_HOST" "$PFX/libexec/alcatraz/alcatraz-apply" serve 2>"$AZ_TMP/applier.err" &
+	ap=$!
+	az_pid_track "$ap"
+	wait_for 5 grep -q "applier serving" "$AZ_TMP/applier.err"
+	out=$(pm_run --rm --annotation alcatraz.network=on -- sh -c "azprobe tcp $AZ_WAN4 80; azprobe tcp $AZ_LAN4 80" 2>/dev/null | awk '{printf "%s ", $1}')
+	az_pid_stop "$ap"
+	served=$(sed -n 's/.*applier stopped after \([0-9]*\) requests served.*/\1/p' "$AZ_TMP/applier.err")
+	if [[ $out == "ok refused " ]] && ((${served:-0} >= 2)); then
+		t_pass "installed applier: Podman's hook hands create and poststop to it ($served served) and the container is isolated"
+	else
+		t_fail "installed applier" "expected 'ok refused' and >= 2 served, got '$out', served '${served:-?}': $(tail -n 2 "$AZ_TMP/applier.err")"
+	fi
+	t_check "installed applier: its socket is gone after SIGTERM" test ! -e /run/alcatraz/applier.sock
 fi
 if in_host make -s uninstall "${vars[@]}" >/dev/null 2>&1 && [[ -z $(find "$PFX" -type f 2>/dev/null) ]] &&
 	! in_host nft list tables | grep -q alcatraz; then

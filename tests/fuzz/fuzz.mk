@@ -22,7 +22,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_B)/%)
 # Everything but the programs' main(): the hook targets include hook/main.c
 # themselves, to reach its static parsers.
-FUZZ_LIB_SRCS := $(CORE_SRCS) $(filter-out hook/main.c,$(HOOK_SRCS)) \
+FUZZ_LIB_SRCS := $(CORE_SRCS) $(filter-out hook/main.c hook/client.c,$(HOOK_SRCS)) \
 	$(filter-out plugin/main.c,$(PLUGIN_SRCS)) common/nodns.c
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_HAVE_CC := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo yes)

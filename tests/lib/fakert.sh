@@ -107,6 +107,11 @@ fakert_create() {
 	local name=$1
 	shift
 	_fakert_init "$name" || return 1
+	# AZ_APPLIER=1 (the applier layer, tests/applier/run.sh): the same
+	# tests with the hook handing its work to a running applier
+	if [[ ${AZ_APPLIER:-0} == 1 && ! -S $ALCATRAZ_STATE_DIR/applier.sock ]]; then
+		applier_start || return 1
+	fi
 	_fakert_write_config "$name"
 	FAKERT_ANN_LAST=("$@")
 	local rc=0
@@ -142,4 +147,52 @@ fakert_share() {
 	AZ_CTR_IP4[$n2]=${AZ_CTR_IP4[$n1]}
 	AZ_CTR_IP6[$n2]=${AZ_CTR_IP6[$n1]}
 	AZ_CTR_RESOLV[$n2]=${AZ_CTR_RESOLV[$n1]}
+}
+
+# applier_start — `alcatraz-apply serve` (the long-lived applier) in the
+# sim-host, on this run's state dir and settings; waits until it answers.
+# Returns 1 if it did not come up.  applier_stop ends it (also at exit).
+APPLIER_PID=
+applier_start() {
+	applier_stop
+	mkdir -p "$ALCATRAZ_STATE_DIR"
+	_APPLIER_LOG=${1:-$AZ_TMP/applier.log}
+	_APPLIER_UP0=$(grep -c "applier serving" "$_APPLIER_LOG" 2>/dev/null)
+	# nsenter itself (not in_host, a function: &-ed it would be a subshell
+	# whose pid is not the applier's)
+	nsenter --net="/run/netns/$AZ_NS_HOST" "$(dirname "$AZ_HOOK")/alcatraz-apply" serve 2>>"$_APPLIER_LOG" &
+	APPLIER_PID=$!
+	az_pid_track "$APPLIER_PID"
+	if [[ ${AZ_APPLIER:-0} == 1 && -z ${_APPLIER_REPORT:-} ]]; then
+		_APPLIER_REPORT=1
+		t_cleanup_push applier_report
+	fi
+	if ! wait_for 5 _applier_up || ! kill -0 "$APPLIER_PID" 2>/dev/null; then
+		echo "applier did not come up: $(tail -n 3 "$_APPLIER_LOG")" >&2
+		return 1
+	fi
+}
+# up: it said it serves (a dead applier's socket file may still be there)
+_applier_up() {
+	(($(grep -c "applier serving" "$_APPLIER_LOG" 2>/dev/null) > ${_APPLIER_UP0:-0})) ||
+		! kill -0 "$APPLIER_PID" 2>/dev/null
+}
+applier_stop() {
+	[[ -n $APPLIER_PID ]] && az_pid_stop "$APPLIER_PID"
+	APPLIER_PID=
+	return 0
+}
+
+# applier_report — (the applier layer) at exit: the applier must have
+# served this test's hook runs, or the layer proved nothing.
+applier_report() {
+	applier_stop
+	local n
+	n=$(sed -n 's/.*applier stopped after \([0-9]*\) requests served.*/\1/p' "$AZ_TMP/applier.log" 2>/dev/null |
+		awk '{s += $1} END {print s + 0}')
+	if ((n > 0)); then
+		t_pass "applier: it served $n hook runs of this test"
+	else
+		t_fail "applier: it served no hook run of this test" "$(tail -n 3 "$AZ_TMP/applier.log" 2>/dev/null)"
+	fi
 }

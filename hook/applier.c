@@ -1,0 +1,250 @@
+/* The long-lived applier (see applier.h): a Unix seqpacket socket in the
+ * state dir, one request per connection.
+ *
+ * Request: one datagram, "alcatraz-applier 1\n" VERSION "\n" STAGE "\n"
+ * CONFIG "\n" STATEDIR "\n" TIMING "\n" then the OCI state.  Answer: one
+ * datagram, "served RC\n" then the hook's messages, or "not-here WHY\n".
+ * Identity (root, namespaces, binary) is read from the kernel, never from
+ * the request.
+ */
+#include "hook/applier.h"
+#include "config/config.h"
+#include "rules/rules.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define MAGIC AZ_APPLIER_MAGIC
+#define HDR_MAX AZ_APPLIER_HDR_MAX
+#define ANSWER_MAX AZ_APPLIER_ANSWER_MAX
+
+static unsigned long n_served, n_refused;
+
+void az_applier_socket_path(char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/applier.sock", az_state_dir());
+}
+
+static const char *config_path(void)
+{
+	const char *c = getenv("ALCATRAZ_CONFIG");
+	return c && *c ? c : AZ_DEFAULT_CONFIG;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Why this process must not serve the peer, or NULL. */
+static const char *peer_mismatch(int conn)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.pid <= 0)
+		return "peer credentials unknown";
+	if (cr.uid != 0)
+		return "peer is not root";
+	static const char *const what[] = { "ns/net", "ns/mnt", "ns/pid" };
+	static const char *const why[] = { "peer in another network namespace",
+					   "peer in another mount namespace",
+					   "peer in another pid namespace" };
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+		char mine[64], theirs[64];
+		snprintf(mine, sizeof(mine), "/proc/self/%s", what[i]);
+		snprintf(theirs, sizeof(theirs), "/proc/%d/%s", (int)cr.pid, what[i]);
+		if (!same_file(mine, theirs))
+			return why[i];
+	}
+	/* The hook's own alcatraz-apply must be this very file: after an
+	 * upgrade (a new inode) the hook applies with the new one itself. */
+	char exe[64], peer_exe[PATH_MAX];
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)cr.pid);
+	ssize_t l = readlink(exe, peer_exe, sizeof(peer_exe) - 1);
+	if (l <= 0)
+		return "peer's program unknown";
+	peer_exe[l] = '\0';
+	char *slash = strrchr(peer_exe, '/');
+	if (!slash || (size_t)(slash + 1 - peer_exe) + sizeof(AZ_APPLY_NAME) > sizeof(peer_exe))
+		return "peer's program unknown";
+	strcpy(slash + 1, AZ_APPLY_NAME);
+	if (!same_file(peer_exe, "/proc/self/exe"))
+		return "the hook's alcatraz-apply is another file than this applier's";
+	return NULL;
+}
+
+static void answer(int conn, const char *text, size_t len)
+{
+	if (len > ANSWER_MAX)
+		len = ANSWER_MAX;
+	if (send(conn, text, len, MSG_NOSIGNAL) < 0)
+		az_log(LOG_DEBUG, NULL, "applier: answering: %s", strerror(errno));
+}
+
+static void not_here(int conn, const char *why)
+{
+	char m[256];
+	int n = snprintf(m, sizeof(m), "not-here %s\n", why);
+	az_log(LOG_DEBUG, NULL, "applier: not serving a request: %s", why);
+	n_refused++;
+	answer(conn, m, (size_t)n);
+}
+
+static void serve_one(int conn, az_applier_handler handle, char *buf, size_t cap)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* the request first, so that the hook reads the answer, not a reset */
+	ssize_t n = recv(conn, buf, cap - 1, MSG_TRUNC);
+	if (n <= 0)
+		return;
+	const char *why = peer_mismatch(conn);
+	if (why) {
+		not_here(conn, why);
+		return;
+	}
+	if ((size_t)n >= cap) {
+		not_here(conn, "request too large");
+		return;
+	}
+	buf[n] = '\0';
+	size_t ml = strlen(MAGIC);
+	if ((size_t)n < ml || memcmp(buf, MAGIC, ml)) {
+		not_here(conn, "not an alcatraz-applier request");
+		return;
+	}
+	/* five header lines after the magic one, then the state */
+	char *f[5], *at = buf + ml;
+	for (size_t i = 0; i < 5; i++) {
+		char *nl = memchr(at, '\n', (size_t)(buf + n - at));
+		if (!nl || nl - buf > HDR_MAX) {
+			not_here(conn, "malformed request");
+			return;
+		}
+		*nl = '\0';
+		f[i] = at;
+		at = nl + 1;
+	}
+	const char *version = f[0], *stage = f[1], *cfg = f[2], *sdir = f[3], *tf = f[4];
+	const char *state = at;
+	size_t state_len = (size_t)(buf + n - at);
+	if (strcmp(version, AZ_VERSION)) {
+		not_here(conn, "another version");
+		return;
+	}
+	if (strcmp(cfg, config_path()) || strcmp(sdir, az_state_dir())) {
+		not_here(conn, "another settings file or state dir");
+		return;
+	}
+	/* A hook that gave up waiting (this applier was stopped or slow) has
+	 * applied alone; its late request must not redo it, or undo a stop
+	 * that came since. */
+	struct pollfd pf = { .fd = conn, .events = POLLRDHUP };
+	if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLRDHUP | POLLERR))) {
+		az_log(LOG_INFO, NULL, "applier: dropping a %s request whose hook is gone", stage);
+		n_refused++;
+		return;
+	}
+	struct az_buf msgs, out;
+	az_buf_init(&msgs);
+	az_buf_init(&out);
+	az_log_capture(&msgs);
+	az_timing_set(!strcmp(tf, "1"));
+	if (!strcmp(tf, "1"))	/* tests tell a served run from a fallback by this */
+		az_buf_printf(&msgs, "alcatraz-hook: served by the applier (pid %d)\n", (int)getpid());
+	az_phase("applier");
+	int rc = handle(stage, state, state_len);
+	n_served++;
+	az_timing_set(false);
+	az_log_capture(NULL);
+	if (az_buf_printf(&out, "served %d\n", rc < 0 || rc > 255 ? 1 : rc) == 0 &&
+	    az_buf_append(&out, msgs.data ? msgs.data : "", msgs.len) == 0)
+		answer(conn, out.data, out.len);
+	az_buf_free(&msgs);
+	az_buf_free(&out);
+}
+
+static volatile sig_atomic_t stopping;
+static void on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+int az_applier_serve(az_applier_handler handle, az_error *err)
+{
+	char path[PATH_MAX];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	az_applier_socket_path(path, sizeof(path));
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return az_err(err, ENAMETOOLONG, "socket path %s too long", path);
+	strcpy(sa.sun_path, path);
+	if (az_mkdir_p(az_state_dir(), 0700, err) < 0)
+		return -1;
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return az_err_errno(err, "socket");
+	/* a socket file nobody answers on is a dead applier's */
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(s);
+		return az_err(err, EADDRINUSE, "an applier already serves %s", path);
+	}
+	close(s);
+	unlink(path);
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return az_err_errno(err, "socket");
+	mode_t old = umask(0077);
+	int b = bind(s, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (b < 0 || listen(s, 128) < 0) {
+		az_err_errno(err, "listen on %s", path);
+		close(s);
+		return -1;
+	}
+	struct sigaction act = { .sa_handler = on_stop };	/* no SA_RESTART: accept returns */
+	sigaction(SIGTERM, &act, NULL);
+	sigaction(SIGINT, &act, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	az_nft_keep_host_context(true);
+	az_log(LOG_INFO, NULL, "applier: serving %s", path);
+	fprintf(stderr, "alcatraz-apply: applier serving %s (pid %d)\n", path, (int)getpid());
+	size_t cap = AZ_APPLIER_MAX_STATE + HDR_MAX + 1;
+	char *buf = malloc(cap);
+	if (!buf) {
+		close(s);
+		unlink(path);
+		return az_err(err, ENOMEM, "out of memory");
+	}
+	while (!stopping) {
+		int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno != EINTR && errno != ECONNABORTED)
+				az_log(LOG_WARNING, NULL, "applier: accept: %s", strerror(errno));
+			continue;
+		}
+		serve_one(c, handle, buf, cap);
+		close(c);
+	}
+	free(buf);
+	close(s);
+	unlink(path);
+	az_nft_keep_host_context(false);
+	/* on stderr too: the service's journal, and the tests' evidence */
+	az_log(LOG_INFO, NULL, "applier: stopped after %lu requests served, %lu not served", n_served,
+	       n_refused);
+	fprintf(stderr, "alcatraz-apply: applier stopped after %lu requests served, %lu not served\n",
+		n_served, n_refused);
+	return 0;
+}

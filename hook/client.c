@@ -1,0 +1,186 @@
+/* alcatraz-hook — the OCI hook the runtime calls: `alcatraz-hook STAGE`
+ * with the OCI state on stdin.
+ *
+ * It only carries the state: to the applier (`alcatraz-apply serve`) over
+ * <statedir>/applier.sock when one serves, else to alcatraz-apply beside
+ * this program, exec'ed with the same arguments and the state on stdin.
+ * Either runs the same code; the applier's is warm.  This program links
+ * nothing but libc, so that a start costs as little as a process can.
+ *
+ * Fails closed: a create stage whose state cannot be read or carried exits
+ * 1, and the runtime refuses to start the container.
+ */
+#include "hook/applier.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define MAX_STATE (16u << 20)	/* as alcatraz-apply's */
+#define DEADLINE_S 20		/* below the hooks.d timeout; alcatraz-apply keeps it */
+/* below the deadline, so that alcatraz-apply can still do the work */
+#define CALL_TIMEOUT_S 12
+
+static bool create_stage;
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "alcatraz: %s%s%s\n", what, errno ? ": " : "", errno ? strerror(errno) : "");
+	return create_stage ? 1 : 0;
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : dflt;
+}
+
+/* Read stdin to EOF into *buf (malloc'd); -1 when over MAX_STATE. */
+static ssize_t read_state(char **buf)
+{
+	size_t cap = 16384, len = 0;
+	char *b = malloc(cap);
+	if (!b)
+		return -1;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= MAX_STATE + 1)
+				break;
+			cap *= 4;
+			char *n = realloc(b, cap);
+			if (!n)
+				break;
+			b = n;
+		}
+		ssize_t r = read(STDIN_FILENO, b + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		if (r == 0) {
+			*buf = b;
+			return (ssize_t)len;
+		}
+		len += (size_t)r;
+		if (len > MAX_STATE) {
+			errno = EFBIG;
+			break;
+		}
+	}
+	free(b);
+	return -1;
+}
+
+/* 0: the applier ran it (*rc set, its messages written).  -1: apply here. */
+static int call_applier(const char *stage, const char *text, size_t len, int *rc)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *dir = env_or("ALCATRAZ_STATE_DIR", "/run/alcatraz");
+	if (len > AZ_APPLIER_MAX_STATE ||
+	    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/applier.sock", dir) >= (int)sizeof(sa.sun_path))
+		return -1;
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(s);
+		return -1;
+	}
+	struct timeval tv = { .tv_sec = CALL_TIMEOUT_S };
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int r = -1;
+	static char req[AZ_APPLIER_MAX_STATE + AZ_APPLIER_HDR_MAX];
+	static char ans[AZ_APPLIER_ANSWER_MAX + 1];
+	int h = snprintf(req, AZ_APPLIER_HDR_MAX, AZ_APPLIER_MAGIC "%s\n%s\n%s\n%s\n%d\n", AZ_VERSION, stage,
+			 env_or("ALCATRAZ_CONFIG", "/etc/alcatraz/alcatraz.json"), dir,
+			 getenv("ALCATRAZ_TIMING") ? 1 : 0);
+	if (h < 0 || h >= AZ_APPLIER_HDR_MAX)
+		goto out;
+	memcpy(req + h, text, len);
+	if (send(s, req, (size_t)h + len, MSG_NOSIGNAL) != (ssize_t)((size_t)h + len))
+		goto out;
+	ssize_t n = recv(s, ans, AZ_APPLIER_ANSWER_MAX, 0);
+	if (n <= 0)
+		goto out;	/* died or too slow: apply here (the work is idempotent) */
+	ans[n] = '\0';
+	int code;
+	if (strncmp(ans, "served ", 7) || sscanf(ans + 7, "%d", &code) != 1) {
+		if (getenv("ALCATRAZ_TIMING"))	/* "not-here WHY" */
+			fprintf(stderr, "alcatraz-hook: the applier said %s", ans);
+		goto out;
+	}
+	char *msgs = strchr(ans, '\n');
+	if (msgs && msgs[1])
+		fputs(msgs + 1, stderr);
+	*rc = code;
+	r = 0;
+out:
+	close(s);
+	return r;
+}
+
+/* exec alcatraz-apply (beside this program) with the state on stdin. */
+static int apply_here(char **argv, const char *text, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (l <= 0)
+		return fail("cannot find alcatraz-apply (readlink /proc/self/exe)");
+	self[l] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash || (size_t)(slash + 1 - self) + sizeof(AZ_APPLY_NAME) > sizeof(self)) {
+		errno = ENAMETOOLONG;
+		return fail("cannot find alcatraz-apply");
+	}
+	strcpy(slash + 1, AZ_APPLY_NAME);
+	int fd = memfd_create("oci-state", MFD_CLOEXEC);
+	if (fd < 0)
+		return fail("memfd_create");
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return fail("writing the OCI state for alcatraz-apply");
+		off += (size_t)w;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, STDIN_FILENO) < 0)
+		return fail("passing the OCI state to alcatraz-apply");
+	argv[0] = self;
+	execv(self, argv);
+	char what[PATH_MAX + 16];
+	snprintf(what, sizeof(what), "exec %s", self);
+	return fail(what);
+}
+
+int main(int argc, char **argv)
+{
+	alarm(DEADLINE_S);	/* SIGALRM kills us, the runtime fails closed */
+	if (argc != 2) {
+		fprintf(stderr, "usage: alcatraz-hook STAGE < state.json\n"
+				"  STAGE: createRuntime | prestart (apply), poststop (remove)\n");
+		return 2;
+	}
+	const char *stage = argv[1];
+	create_stage = !strcmp(stage, "createRuntime") || !strcmp(stage, "prestart");
+	bool stop_stage = !strcmp(stage, "poststop");
+	char *text = NULL;
+	errno = 0;
+	ssize_t len = read_state(&text);
+	if (len < 0)
+		return fail("reading the OCI state");
+	int rc;
+	if ((create_stage || stop_stage) && call_applier(stage, text, (size_t)len, &rc) == 0)
+		return rc;
+	return apply_here(argv, text, (size_t)len);
+}
