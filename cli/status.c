@@ -1,9 +1,13 @@
 /* status.c — `alcatraz status`: configuration, kernel features, summary. */
 #include "cli/cli.h"
 
+#include "hook/applier.h"
+
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 struct status {
@@ -20,6 +24,8 @@ struct status {
 	size_t alive, gone;
 	bool state_readable;
 	az_error state_err;
+	char applier_sock[PATH_MAX];
+	bool applier;			/* something listens on it */
 };
 
 static const char *const isolate_words[] = { [AZ_ISOLATE_ANNOTATED] = "annotated",
@@ -65,6 +71,22 @@ static void read_state(struct status *s)
 	az_attachments_free(v, n);
 }
 
+/* Whether an applier listens (alcatraz-hook(8)); it is not asked anything:
+ * a connection closed at once is no request. */
+static void read_applier(struct status *s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	az_applier_socket_path(s->applier_sock, sizeof(s->applier_sock));
+	if (strlen(s->applier_sock) >= sizeof(sa.sun_path))
+		return;
+	strcpy(sa.sun_path, s->applier_sock);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	s->applier = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+}
+
 static void status_collect(struct status *s)
 {
 	az_error e;
@@ -72,6 +94,7 @@ static void status_collect(struct status *s)
 	memset(s, 0, sizeof(*s));
 	read_config(s);
 	read_state(s);
+	read_applier(s);
 	s->root = geteuid() == 0;
 	if (s->root) {
 		s->host_layer = az_host_layer_present();
@@ -106,6 +129,11 @@ static void print_human(const struct status *s)
 	printf("%-15s %s\n", "defaults",
 	       s->config_valid && s->defaults ? s->defaults : "- (invalid config)");
 	printf("%-15s %s\n", "state dir", s->state_dir);
+	if (s->applier)
+		printf("%-15s running: the hook hands its work to it (%s)\n", "applier", s->applier_sock);
+	else
+		printf("%-15s not running: the hook applies alone (systemctl enable --now "
+		       "alcatraz-applier)\n", "applier");
 	printf("%-15s %s\n", "host layer",
 	       !s->root ? "unknown (needs root)" : s->host_layer ? "present" : "absent");
 	printf("%-15s %s\n", "bridge reject", bridge_reject_text(s));
@@ -144,6 +172,7 @@ static cJSON *status_json(const struct status *s)
 		cJSON_AddNullToObject(o, "defaults");
 	}
 	cJSON_AddStringToObject(o, "state_dir", s->state_dir);
+	cJSON_AddBoolToObject(o, "applier", s->applier);
 	cJSON_AddItemToObject(o, "host_layer", bool_or_null(s->root, s->host_layer));
 	cJSON *f = cJSON_AddObjectToObject(o, "features");
 	cJSON_AddItemToObject(f, "bridge_reject", bool_or_null(s->root, s->features.bridge_reject));

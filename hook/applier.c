@@ -26,8 +26,15 @@
 #define MAGIC AZ_APPLIER_MAGIC
 #define HDR_MAX AZ_APPLIER_HDR_MAX
 #define ANSWER_MAX AZ_APPLIER_ANSWER_MAX
+/* A request still running after this is wedged: SIGALRM ends the applier
+ * (its service restarts it); the hooks waiting apply alone. */
+#define REQUEST_WATCHDOG_S 60
 
-static unsigned long n_served, n_refused;
+static unsigned long n_served, n_refused, n_dropped;
+/* set by peer_mismatch: this applier's own file was replaced (an upgrade) */
+static bool replaced;
+/* the connection of the request being served (the lock gate asks it) */
+static int current_conn = -1;
 
 void az_applier_socket_path(char *buf, size_t cap)
 {
@@ -78,9 +85,27 @@ static const char *peer_mismatch(int conn)
 	if (!slash || (size_t)(slash + 1 - peer_exe) + sizeof(AZ_APPLY_NAME) > sizeof(peer_exe))
 		return "peer's program unknown";
 	strcpy(slash + 1, AZ_APPLY_NAME);
-	if (!same_file(peer_exe, "/proc/self/exe"))
+	if (!same_file(peer_exe, "/proc/self/exe")) {
+		/* our file gone or replaced at its path: exit after answering, for
+		 * the service manager to start the new one */
+		char self[PATH_MAX];
+		ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (sl > 0) {
+			self[sl] = '\0';
+			replaced = strstr(self, " (deleted)") != NULL;
+		}
 		return "the hook's alcatraz-apply is another file than this applier's";
+	}
 	return NULL;
+}
+
+/* Whether the hook of the current request still waits for the answer. */
+static bool hook_waits(void)
+{
+	if (current_conn < 0)
+		return true;
+	struct pollfd pf = { .fd = current_conn, .events = POLLRDHUP };
+	return !(poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLRDHUP | POLLERR)));
 }
 
 static void answer(int conn, const char *text, size_t len)
@@ -95,9 +120,9 @@ static void not_here(int conn, const char *why)
 {
 	char m[256];
 	int n = snprintf(m, sizeof(m), "not-here %s\n", why);
-	az_log(LOG_DEBUG, NULL, "applier: not serving a request: %s", why);
+	az_log(LOG_INFO, NULL, "applier: not serving a request: %s", why);
 	n_refused++;
-	answer(conn, m, (size_t)n);
+	answer(conn, m, n < 0 ? 0 : (size_t)n < sizeof(m) ? (size_t)n : sizeof(m) - 1);
 }
 
 static void serve_one(int conn, az_applier_handler handle, char *buf, size_t cap)
@@ -109,6 +134,15 @@ static void serve_one(int conn, az_applier_handler handle, char *buf, size_t cap
 	ssize_t n = recv(conn, buf, cap - 1, MSG_TRUNC);
 	if (n <= 0)
 		return;
+	current_conn = conn;
+	if (!hook_waits()) {
+		/* it gave up waiting and applied alone (or gave up altogether) */
+		az_log(LOG_INFO, NULL, "applier: dropping a request whose hook is gone");
+		n_dropped++;
+		current_conn = -1;
+		return;
+	}
+	current_conn = -1;
 	const char *why = peer_mismatch(conn);
 	if (why) {
 		not_here(conn, why);
@@ -148,14 +182,9 @@ static void serve_one(int conn, az_applier_handler handle, char *buf, size_t cap
 		return;
 	}
 	/* A hook that gave up waiting (this applier was stopped or slow) has
-	 * applied alone; its late request must not redo it, or undo a stop
-	 * that came since. */
-	struct pollfd pf = { .fd = conn, .events = POLLRDHUP };
-	if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLRDHUP | POLLERR))) {
-		az_log(LOG_INFO, NULL, "applier: dropping a %s request whose hook is gone", stage);
-		n_refused++;
-		return;
-	}
+	 * applied alone; its late request must not redo that or undo what came
+	 * since: asked again once the state lock is held (az_state_lock_gate),
+	 * which the hook applying alone takes too. */
 	struct az_buf msgs, out;
 	az_buf_init(&msgs);
 	az_buf_init(&out);
@@ -164,10 +193,20 @@ static void serve_one(int conn, az_applier_handler handle, char *buf, size_t cap
 	if (!strcmp(tf, "1"))	/* tests tell a served run from a fallback by this */
 		az_buf_printf(&msgs, "alcatraz-hook: served by the applier (pid %d)\n", (int)getpid());
 	az_phase("applier");
+	current_conn = conn;
+	alarm(REQUEST_WATCHDOG_S);
 	int rc = handle(stage, state, state_len);
-	n_served++;
+	alarm(0);
 	az_timing_set(false);
 	az_log_capture(NULL);
+	bool waits = hook_waits();
+	current_conn = -1;
+	if (!waits) {
+		n_dropped++;	/* refused at the lock, or done and unheard */
+		az_buf_free(&msgs);
+		return;
+	}
+	n_served++;
 	if (az_buf_printf(&out, "served %d\n", rc < 0 || rc > 255 ? 1 : rc) == 0 &&
 	    az_buf_append(&out, msgs.data ? msgs.data : "", msgs.len) == 0)
 		answer(conn, out.data, out.len);
@@ -180,6 +219,13 @@ static void on_stop(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+/* Whether the socket file at path is still the one we bound. */
+static bool still_ours(const char *path, const struct stat *bound)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && st.st_dev == bound->st_dev && st.st_ino == bound->st_ino;
 }
 
 int az_applier_serve(az_applier_handler handle, az_error *err)
@@ -202,7 +248,7 @@ int az_applier_serve(az_applier_handler handle, az_error *err)
 	}
 	close(s);
 	unlink(path);
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s < 0)
 		return az_err_errno(err, "socket");
 	mode_t old = umask(0077);
@@ -213,10 +259,27 @@ int az_applier_serve(az_applier_handler handle, az_error *err)
 		close(s);
 		return -1;
 	}
-	struct sigaction act = { .sa_handler = on_stop };	/* no SA_RESTART: accept returns */
+	struct stat bound;
+	if (lstat(path, &bound) < 0) {
+		az_err_errno(err, "stat %s", path);
+		close(s);
+		return -1;
+	}
+	/* SIGTERM/SIGINT are taken only while waiting for a connection: a
+	 * request being served is finished first (libnftables would take an
+	 * interrupted wait for a failure). */
+	sigset_t stop, during_wait;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, &during_wait);
+	sigdelset(&during_wait, SIGTERM);
+	sigdelset(&during_wait, SIGINT);
+	struct sigaction act = { .sa_handler = on_stop };
 	sigaction(SIGTERM, &act, NULL);
 	sigaction(SIGINT, &act, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	az_state_lock_gate = hook_waits;
 	az_nft_keep_host_context(true);
 	az_log(LOG_INFO, NULL, "applier: serving %s", path);
 	fprintf(stderr, "alcatraz-apply: applier serving %s (pid %d)\n", path, (int)getpid());
@@ -227,11 +290,21 @@ int az_applier_serve(az_applier_handler handle, az_error *err)
 		unlink(path);
 		return az_err(err, ENOMEM, "out of memory");
 	}
-	while (!stopping) {
+	while (!stopping && !replaced) {
+		struct pollfd pf = { .fd = s, .events = POLLIN };
+		int p = ppoll(&pf, 1, NULL, &during_wait);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0) {
+			az_log(LOG_ERR, NULL, "applier: poll: %s", strerror(errno));
+			break;
+		}
 		int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {
-			if (errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
 				az_log(LOG_WARNING, NULL, "applier: accept: %s", strerror(errno));
+				poll(NULL, 0, 100);	/* no hot loop; the hooks apply alone meanwhile */
+			}
 			continue;
 		}
 		serve_one(c, handle, buf, cap);
@@ -239,12 +312,19 @@ int az_applier_serve(az_applier_handler handle, az_error *err)
 	}
 	free(buf);
 	close(s);
-	unlink(path);
+	/* not a newer applier's socket (one started after ours was removed) */
+	if (still_ours(path, &bound))
+		unlink(path);
 	az_nft_keep_host_context(false);
 	/* on stderr too: the service's journal, and the tests' evidence */
-	az_log(LOG_INFO, NULL, "applier: stopped after %lu requests served, %lu not served", n_served,
-	       n_refused);
-	fprintf(stderr, "alcatraz-apply: applier stopped after %lu requests served, %lu not served\n",
-		n_served, n_refused);
+	az_log(LOG_INFO, NULL,
+	       "applier: stopped after %lu requests served, %lu not served, %lu dropped%s", n_served,
+	       n_refused, n_dropped, replaced ? " (its program was replaced: restart it)" : "");
+	fprintf(stderr,
+		"alcatraz-apply: applier stopped after %lu requests served, %lu not served, %lu dropped%s\n",
+		n_served, n_refused, n_dropped, replaced ? " (its program was replaced: restart it)" : "");
+	if (replaced)
+		return az_err(err, ESTALE, "the applier's program was replaced (an upgrade): exiting for "
+					   "the service manager to start the new one");
 	return 0;
 }

@@ -11,6 +11,8 @@
  * 1, and the runtime refuses to start the container.
  */
 #include "hook/applier.h"
+#include "config/config.h"
+#include "rules/rules.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,12 +25,15 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #define MAX_STATE (16u << 20)	/* as alcatraz-apply's */
-#define DEADLINE_S 20		/* below the hooks.d timeout; alcatraz-apply keeps it */
-/* below the deadline, so that alcatraz-apply can still do the work */
-#define CALL_TIMEOUT_S 12
+/* Below the hooks.d timeout; the alarm survives exec and alcatraz-apply
+ * keeps it when sooner than its own. */
+#define DEADLINE_S 20
+/* Well below the deadline, so that alcatraz-apply still has 12 s. */
+#define CALL_TIMEOUT_S 8
 
 static bool create_stage;
 
@@ -80,18 +85,38 @@ static ssize_t read_state(char **buf)
 	return -1;
 }
 
+/* Why the hook applies alone although an applier listens: the journal
+ * says it (and ALCATRAZ_TIMING the runtime's log). */
+static void alone_because(const char *why)
+{
+	syslog(LOG_INFO, "the hook applies alone: %s", why);
+	if (getenv("ALCATRAZ_TIMING"))
+		fprintf(stderr, "alcatraz-hook: applying alone: %s\n", why);
+}
+
 /* 0: the applier ran it (*rc set, its messages written).  -1: apply here. */
 static int call_applier(const char *stage, const char *text, size_t len, int *rc)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *dir = env_or("ALCATRAZ_STATE_DIR", "/run/alcatraz");
-	if (len > AZ_APPLIER_MAX_STATE ||
+	const char *dir = env_or("ALCATRAZ_STATE_DIR", AZ_DEFAULT_STATE_DIR);
+	const char *cfg = env_or("ALCATRAZ_CONFIG", AZ_DEFAULT_CONFIG);
+	/* the applier compares these as strings: relative ones would name
+	 * other files in its working directory than in ours */
+	if (len > AZ_APPLIER_MAX_STATE || dir[0] != '/' || cfg[0] != '/' ||
 	    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/applier.sock", dir) >= (int)sizeof(sa.sun_path))
 		return -1;
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	/* non-blocking connect: a full backlog (a hung applier) is no wait */
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s < 0)
 		return -1;
 	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == EAGAIN)
+			alone_because("the applier's queue is full");
+		close(s);
+		return -1;
+	}
+	int fl = fcntl(s, F_GETFL);
+	if (fl < 0 || fcntl(s, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		close(s);
 		return -1;
 	}
@@ -102,21 +127,28 @@ static int call_applier(const char *stage, const char *text, size_t len, int *rc
 	static char req[AZ_APPLIER_MAX_STATE + AZ_APPLIER_HDR_MAX];
 	static char ans[AZ_APPLIER_ANSWER_MAX + 1];
 	int h = snprintf(req, AZ_APPLIER_HDR_MAX, AZ_APPLIER_MAGIC "%s\n%s\n%s\n%s\n%d\n", AZ_VERSION, stage,
-			 env_or("ALCATRAZ_CONFIG", "/etc/alcatraz/alcatraz.json"), dir,
-			 getenv("ALCATRAZ_TIMING") ? 1 : 0);
+			 cfg, dir, getenv("ALCATRAZ_TIMING") ? 1 : 0);
 	if (h < 0 || h >= AZ_APPLIER_HDR_MAX)
 		goto out;
 	memcpy(req + h, text, len);
 	if (send(s, req, (size_t)h + len, MSG_NOSIGNAL) != (ssize_t)((size_t)h + len))
 		goto out;
 	ssize_t n = recv(s, ans, AZ_APPLIER_ANSWER_MAX, 0);
-	if (n <= 0)
-		goto out;	/* died or too slow: apply here (the work is idempotent) */
+	if (n <= 0) {
+		/* Died, or too slow: apply here.  A request the applier takes up
+		 * later is dropped once it holds the state lock (which this
+		 * process then takes too) and sees that we are gone. */
+		alone_because(n == 0 ? "the applier closed the connection without an answer"
+				     : "the applier did not answer in time");
+		goto out;
+	}
 	ans[n] = '\0';
 	int code;
 	if (strncmp(ans, "served ", 7) || sscanf(ans + 7, "%d", &code) != 1) {
-		if (getenv("ALCATRAZ_TIMING"))	/* "not-here WHY" */
-			fprintf(stderr, "alcatraz-hook: the applier said %s", ans);
+		char *nl = strchr(ans, '\n');	/* "not-here WHY" */
+		if (nl)
+			*nl = '\0';
+		alone_because(ans);
 		goto out;
 	}
 	char *msgs = strchr(ans, '\n');

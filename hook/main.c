@@ -389,7 +389,11 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	alarm(HOOK_DEADLINE_S);	/* bounded: SIGALRM kills us, the runtime fails closed */
+	/* Bounded: SIGALRM kills us, the runtime fails closed.  An alarm
+	 * survives exec: alcatraz-hook's, when it waited for an applier before
+	 * exec'ing this, is kept if sooner. */
+	unsigned left = alarm(0);
+	alarm(left && left < HOOK_DEADLINE_S ? left : HOOK_DEADLINE_S);
 	az_timing_init();
 	drop_capabilities();
 	if (argc != 2) {

@@ -154,8 +154,15 @@ static int run_kept(const char *script, az_error *err)
 		nft_ctx_buffer_output(host_ctx);
 		nft_ctx_buffer_error(host_ctx);
 	}
-	if (nft_run_cmd_from_buffer(host_ctx, script) == 0)
+	if (nft_run_cmd_from_buffer(host_ctx, script) == 0) {
+		/* a warning would be taken for the next error's first line */
+		const char *w = nft_ctx_get_error_buffer(host_ctx);
+		if (w && *w) {
+			nft_ctx_free(host_ctx);
+			host_ctx = NULL;
+		}
 		return 0;
+	}
 	const char *e = nft_ctx_get_error_buffer(host_ctx);
 	char line[512];
 	snprintf(line, sizeof(line), "%s", e && *e ? e : "unknown error");

@@ -157,9 +157,15 @@ int az_features_detect(struct az_features *f, az_error *err);
  * applied, so a crash leaves a record that gc can undo.
  */
 
-const char *az_state_dir(void);	/* $ALCATRAZ_STATE_DIR or /run/alcatraz */
+#define AZ_DEFAULT_STATE_DIR "/run/alcatraz"
+const char *az_state_dir(void);	/* $ALCATRAZ_STATE_DIR or AZ_DEFAULT_STATE_DIR */
 /* Exclusive lock over the state dir; returns an fd to close to release. */
 int az_state_lock(const char *dir, az_error *err);
+/* Asked once the lock is held; false fails the locking ("the hook that
+ * asked for this is gone").  The applier sets it for each request, so that
+ * a request whose hook gave up and applied alone cannot act after (and
+ * undo) what came since: both take this lock. */
+extern bool (*az_state_lock_gate)(void);
 
 /* Apply p to t (both layers) and record it.  netns_fd is the container's
  * netns, or -1 with t->netns_path "" for the host layer only (a Docker

@@ -18,8 +18,10 @@
 const char *az_state_dir(void)
 {
 	const char *d = getenv("ALCATRAZ_STATE_DIR");
-	return d && *d ? d : "/run/alcatraz";
+	return d && *d ? d : AZ_DEFAULT_STATE_DIR;
 }
+
+bool (*az_state_lock_gate)(void);
 
 int az_state_lock(const char *dir, az_error *err)
 {
@@ -36,6 +38,10 @@ int az_state_lock(const char *dir, az_error *err)
 			close(fd);
 			return -1;
 		}
+	}
+	if (az_state_lock_gate && !az_state_lock_gate()) {
+		close(fd);
+		return az_err(err, ECANCELED, "the hook that asked for this is gone (it gave up waiting)");
 	}
 	return fd;
 }
