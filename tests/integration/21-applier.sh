@@ -12,6 +12,8 @@
 #  - an applier in another network namespace, or running another copy of
 #    alcatraz-apply: it answers "not here", the hook applies alone, in the
 #    right netns;
+#  - an applier whose program file was replaced (an upgrade) exits after
+#    its next answer, for systemd to start the new one;
 #  - a second applier refuses to start; SIGTERM removes the socket; a
 #    non-root process cannot reach the socket; `alcatraz status` says
 #    whether one runs.
@@ -167,6 +169,17 @@ create_via a alone
 t_check "a: an applier of another file said so" grep -q "another file" <<<"$FAKERT_ERR"
 isolated a "applier of another file"
 t_check "a: nothing left after poststop" clean_after_stop a
+# an upgrade: a new file at the applier's path; at its next request it
+# answers, then exits non-zero for the service manager to start the new one
+cp "$APPLY" "$AZ_TMP/copy/alcatraz-apply.new"
+mv -f "$AZ_TMP/copy/alcatraz-apply.new" "$AZ_TMP/copy/alcatraz-apply"
+create_via a alone
+t_check "upgrade: the old applier exits after answering" wait_for 3 bash -c "! kill -0 $copy_pid"
+wait "$copy_pid" 2>/dev/null
+rc=$?
+t_check "upgrade: it exits non-zero ($rc) saying why" \
+	bash -c "(($rc != 0)) && grep -q 'was replaced' '$AZ_TMP/applier-copy.log'"
+t_check "upgrade: a: nothing left after poststop" clean_after_stop a
 az_pid_stop "$copy_pid"
 
 # ------------------------------------------------------------- lifecycle
