@@ -775,12 +775,15 @@ if command -v gnuplot >/dev/null 2>&1; then
 	set grid
 	set xlabel "other containers attached (N)"
 	set xrange [$(awk -v m="$N_MAX" 'BEGIN {d = (m > 0 ? m : 1) * 0.04; printf "%g:%g", -d, (m > 0 ? m : 1) + d}')]
-	set yrange [0:*]
-	set ylabel "apply time p50 (ms)"
+	set logscale y
+	set yrange [1:*]
+	set ylabel "apply time p50 (ms, log scale)"
 	set title "control path: apply one container"
 	plot "$W/plot.dat" using 1:2 with linespoints lw 2 pt 7 title "ours (hook$( ((APPLIER)) && echo ' + applier'))", \
 	     "" using 1:6 with linespoints lw 2 pt 9 title "ours (hook alone)", \
 	     "" using 1:3 with linespoints lw 2 pt 5 title "anchor (nft -f)"
+	unset logscale y
+	set yrange [0:*]
 	set ylabel "UDP 64-byte packets/s received"
 	set title "data path: one container to the internet"
 	set key bottom left
