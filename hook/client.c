@@ -212,7 +212,11 @@ int main(int argc, char **argv)
 	if (len < 0)
 		return fail("reading the OCI state");
 	int rc;
-	if ((create_stage || stop_stage) && call_applier(stage, text, (size_t)len, &rc) == 0)
+	if ((create_stage || stop_stage) && call_applier(stage, text, (size_t)len, &rc) == 0) {
+		free(text);
 		return rc;
-	return apply_here(argv, text, (size_t)len);
+	}
+	rc = apply_here(argv, text, (size_t)len);	/* returns only when it could not exec */
+	free(text);
+	return rc;
 }
