@@ -65,7 +65,6 @@ void cli_json_deletep(cJSON **j);
 #define cleanup_json _cleanup_(cli_json_deletep)
 
 /* The settings file the hook reads: $ALCATRAZ_CONFIG or the default. */
-const char *cli_config_path(void);
 
 /* ---- human-readable tables ---- */
 

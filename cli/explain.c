@@ -328,7 +328,7 @@ static void print_human(const struct explanation *x)
 	if (!x->policy.enabled) {
 		printf("# isolation is off for these settings: the hook applies nothing.\n"
 		       "# (Add -a " AZ_KEY_ENABLE "=on, or set \"isolate\": \"all\" in %s.)\n",
-		       cli_config_path());
+		       az_settings_path());
 		return;
 	}
 	printf("\n# In the container's network namespace (one transaction):\n%s", x->netns);

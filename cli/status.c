@@ -5,9 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 struct status {
@@ -24,8 +22,7 @@ struct status {
 	size_t alive, gone;
 	bool state_readable;
 	az_error state_err;
-	char applier_sock[PATH_MAX];
-	bool applier;			/* something listens on it */
+	bool applier;			/* something listens on its socket */
 };
 
 static const char *const isolate_words[] = { [AZ_ISOLATE_ANNOTATED] = "annotated",
@@ -44,7 +41,7 @@ static void read_config(struct status *s)
 	struct stat st;
 	struct az_buf b;
 
-	s->config_path = cli_config_path();
+	s->config_path = az_settings_path();
 	s->config_exists = stat(s->config_path, &st) == 0;
 	s->config_valid = az_settings_load(s->config_path, &s->settings, &s->config_err) == 0;
 	if (!s->config_valid)
@@ -71,22 +68,6 @@ static void read_state(struct status *s)
 	az_attachments_free(v, n);
 }
 
-/* Whether an applier listens (alcatraz-hook(8)); it is not asked anything:
- * a connection closed at once is no request. */
-static void read_applier(struct status *s)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	az_applier_socket_path(s->applier_sock, sizeof(s->applier_sock));
-	if (strlen(s->applier_sock) >= sizeof(sa.sun_path))
-		return;
-	strcpy(sa.sun_path, s->applier_sock);
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	s->applier = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-}
-
 static void status_collect(struct status *s)
 {
 	az_error e;
@@ -94,7 +75,7 @@ static void status_collect(struct status *s)
 	memset(s, 0, sizeof(*s));
 	read_config(s);
 	read_state(s);
-	read_applier(s);
+	s->applier = az_applier_listening();
 	s->root = geteuid() == 0;
 	if (s->root) {
 		s->host_layer = az_host_layer_present();
@@ -129,8 +110,9 @@ static void print_human(const struct status *s)
 	printf("%-15s %s\n", "defaults",
 	       s->config_valid && s->defaults ? s->defaults : "- (invalid config)");
 	printf("%-15s %s\n", "state dir", s->state_dir);
-	if (s->applier)
-		printf("%-15s running: the hook hands its work to it (%s)\n", "applier", s->applier_sock);
+	struct sockaddr_un sa;
+	if (s->applier && az_applier_addr(&sa) == 0)
+		printf("%-15s running: the hook hands its work to it (%s)\n", "applier", sa.sun_path);
 	else
 		printf("%-15s not running: the hook applies alone (systemctl enable --now "
 		       "alcatraz-applier)\n", "applier");

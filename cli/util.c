@@ -40,13 +40,6 @@ int cli_json_print(cJSON *root)
 	return fflush(stdout) == 0 ? CLI_OK : CLI_ERROR;
 }
 
-const char *cli_config_path(void)
-{
-	const char *env = getenv("ALCATRAZ_CONFIG");
-
-	return env && *env ? env : AZ_DEFAULT_CONFIG;
-}
-
 /* ---- tables ---- */
 
 void cli_table_init(struct cli_table *t, const char *const *head, size_t ncols)

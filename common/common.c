@@ -397,11 +397,35 @@ const char *az_short_id(const char *id, char buf[13])
 	return buf;
 }
 
+bool az_stat_matches(const char *path, const struct stat *st)
+{
+	struct stat p;
+	return stat(path, &p) == 0 && p.st_dev == st->st_dev && p.st_ino == st->st_ino;
+}
+
+bool az_same_file(const char *a, const char *b)
+{
+	struct stat sa;
+	return stat(a, &sa) == 0 && az_stat_matches(b, &sa);
+}
+
 static struct az_buf *log_capture;
 
 void az_log_capture(struct az_buf *b)
 {
 	log_capture = b;
+}
+
+/* A line for the runtime's log: stderr, or the applier's capture. */
+__attribute__((format(printf, 1, 2))) static void out_line(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (log_capture)
+		az_buf_vprintf(log_capture, fmt, ap);
+	else
+		vfprintf(stderr, fmt, ap);
+	va_end(ap);
 }
 
 void az_log(int priority, const char *id, const char *fmt, ...)
@@ -417,14 +441,10 @@ void az_log(int priority, const char *id, const char *fmt, ...)
 	else
 		syslog(priority, "%s", msg);
 	if (az_log_stderr && priority <= LOG_WARNING) {
-		if (log_capture && id)
-			az_buf_printf(log_capture, "alcatraz: %s: %s\n", az_short_id(id, sid), msg);
-		else if (log_capture)
-			az_buf_printf(log_capture, "alcatraz: %s\n", msg);
-		else if (id)
-			fprintf(stderr, "alcatraz: %s: %s\n", az_short_id(id, sid), msg);
+		if (id)
+			out_line("alcatraz: %s: %s\n", az_short_id(id, sid), msg);
 		else
-			fprintf(stderr, "alcatraz: %s\n", msg);
+			out_line("alcatraz: %s\n", msg);
 	}
 }
 
@@ -475,13 +495,9 @@ void az_phase(const char *name)
 	if (!timing_on)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (timing_last.tv_sec) {
-		double ms = (double)(now.tv_sec - timing_last.tv_sec) * 1e3 +
-			    (double)(now.tv_nsec - timing_last.tv_nsec) / 1e6;
-		if (log_capture)
-			az_buf_printf(log_capture, "alcatraz-hook: %-10s %7.3f ms\n", name, ms);
-		else
-			fprintf(stderr, "alcatraz-hook: %-10s %7.3f ms\n", name, ms);
-	}
+	if (timing_last.tv_sec)
+		out_line("alcatraz-hook: %-10s %7.3f ms\n", name,
+			 (double)(now.tv_sec - timing_last.tv_sec) * 1e3 +
+				 (double)(now.tv_nsec - timing_last.tv_nsec) / 1e6);
 	timing_last = now;
 }

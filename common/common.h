@@ -129,6 +129,12 @@ const char *az_short_id(const char *id, char buf[13]);
 /* Log one line to syslog (LOG_DAEMON, ident "alcatraz") and to stderr. */
 void az_log(int priority, const char *id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Whether path names the file st describes (same device and inode). */
+struct stat;
+bool az_stat_matches(const char *path, const struct stat *st);
+/* Whether paths a and b name the same file. */
+bool az_same_file(const char *a, const char *b);
+
 /* Quiet mode: syslog only (used by the CLI's --quiet and by tests). */
 extern bool az_log_stderr;
 /* When set, what az_log would write to stderr, and az_phase's lines, are

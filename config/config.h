@@ -113,8 +113,15 @@ void az_settings_default(struct az_settings *s);
 /* Parse the JSON system file text. Unknown keys are an error (typos must not
  * silently weaken isolation). */
 int az_settings_parse_json(const char *json, size_t len, struct az_settings *out, az_error *err);
+/* $ALCATRAZ_CONFIG, else AZ_DEFAULT_CONFIG (inline: alcatraz-hook, which
+ * links nothing of ours, needs it too). */
+static inline const char *az_settings_path(void)
+{
+	const char *env = getenv("ALCATRAZ_CONFIG");
+	return env && *env ? env : AZ_DEFAULT_CONFIG;
+}
 /* Load path; a missing file means built-in defaults.  path NULL means
- * $ALCATRAZ_CONFIG, else AZ_DEFAULT_CONFIG. */
+ * az_settings_path(). */
 int az_settings_load(const char *path, struct az_settings *out, az_error *err);
 void az_settings_free(struct az_settings *s);
 

@@ -244,10 +244,8 @@ int az_settings_load(const char *path, struct az_settings *out, az_error *err)
 	size_t len = 0;
 
 	az_settings_default(out);
-	if (!path) {
-		const char *env = getenv("ALCATRAZ_CONFIG");
-		path = env && *env ? env : AZ_DEFAULT_CONFIG;
-	}
+	if (!path)
+		path = az_settings_path();
 	if (az_read_file(path, SETTINGS_MAX_SIZE, &text, &len, &rerr) < 0) {
 		/* No file is the documented way to say "built-in defaults";
 		 * any other failure (unreadable, too big) is refused. */

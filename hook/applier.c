@@ -36,21 +36,17 @@ static bool replaced;
 /* the connection of the request being served (the lock gate asks it) */
 static int current_conn = -1;
 
-void az_applier_socket_path(char *buf, size_t cap)
+bool az_applier_listening(void)
 {
-	snprintf(buf, cap, "%s/applier.sock", az_state_dir());
-}
-
-static const char *config_path(void)
-{
-	const char *c = getenv("ALCATRAZ_CONFIG");
-	return c && *c ? c : AZ_DEFAULT_CONFIG;
-}
-
-static bool same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	struct sockaddr_un sa;
+	if (az_applier_addr(&sa) < 0)
+		return false;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool yes = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return yes;
 }
 
 /* Why this process must not serve the peer, or NULL. */
@@ -70,22 +66,16 @@ static const char *peer_mismatch(int conn)
 		char mine[64], theirs[64];
 		snprintf(mine, sizeof(mine), "/proc/self/%s", what[i]);
 		snprintf(theirs, sizeof(theirs), "/proc/%d/%s", (int)cr.pid, what[i]);
-		if (!same_file(mine, theirs))
+		if (!az_same_file(mine, theirs))
 			return why[i];
 	}
 	/* The hook's own alcatraz-apply must be this very file: after an
 	 * upgrade (a new inode) the hook applies with the new one itself. */
-	char exe[64], peer_exe[PATH_MAX];
+	char exe[64], peer_apply[PATH_MAX];
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)cr.pid);
-	ssize_t l = readlink(exe, peer_exe, sizeof(peer_exe) - 1);
-	if (l <= 0)
+	if (!az_apply_beside(exe, peer_apply))
 		return "peer's program unknown";
-	peer_exe[l] = '\0';
-	char *slash = strrchr(peer_exe, '/');
-	if (!slash || (size_t)(slash + 1 - peer_exe) + sizeof(AZ_APPLY_NAME) > sizeof(peer_exe))
-		return "peer's program unknown";
-	strcpy(slash + 1, AZ_APPLY_NAME);
-	if (!same_file(peer_exe, "/proc/self/exe")) {
+	if (!az_same_file(peer_apply, "/proc/self/exe")) {
 		/* our file gone or replaced at its path: exit after answering, for
 		 * the service manager to start the new one */
 		char self[PATH_MAX];
@@ -99,13 +89,17 @@ static const char *peer_mismatch(int conn)
 	return NULL;
 }
 
-/* Whether the hook of the current request still waits for the answer. */
-static bool hook_waits(void)
+/* Whether the hook on conn still waits for the answer. */
+static bool hook_waits(int conn)
 {
-	if (current_conn < 0)
-		return true;
-	struct pollfd pf = { .fd = current_conn, .events = POLLRDHUP };
+	struct pollfd pf = { .fd = conn, .events = POLLRDHUP };
 	return !(poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLRDHUP | POLLERR)));
+}
+
+/* az_state_lock_gate: the hook of the request being served still waits. */
+static bool current_hook_waits(void)
+{
+	return current_conn < 0 || hook_waits(current_conn);
 }
 
 static void answer(int conn, const char *text, size_t len)
@@ -134,15 +128,12 @@ static void serve_one(int conn, az_applier_handler handle, char *buf, size_t cap
 	ssize_t n = recv(conn, buf, cap - 1, MSG_TRUNC);
 	if (n <= 0)
 		return;
-	current_conn = conn;
-	if (!hook_waits()) {
+	if (!hook_waits(conn)) {
 		/* it gave up waiting and applied alone (or gave up altogether) */
 		az_log(LOG_INFO, NULL, "applier: dropping a request whose hook is gone");
 		n_dropped++;
-		current_conn = -1;
 		return;
 	}
-	current_conn = -1;
 	const char *why = peer_mismatch(conn);
 	if (why) {
 		not_here(conn, why);
@@ -177,7 +168,7 @@ static void serve_one(int conn, az_applier_handler handle, char *buf, size_t cap
 		not_here(conn, "another version");
 		return;
 	}
-	if (strcmp(cfg, config_path()) || strcmp(sdir, az_state_dir())) {
+	if (strcmp(cfg, az_settings_path()) || strcmp(sdir, az_state_dir())) {
 		not_here(conn, "another settings file or state dir");
 		return;
 	}
@@ -199,7 +190,7 @@ static void serve_one(int conn, az_applier_handler handle, char *buf, size_t cap
 	alarm(0);
 	az_timing_set(false);
 	az_log_capture(NULL);
-	bool waits = hook_waits();
+	bool waits = hook_waits(conn);
 	current_conn = -1;
 	if (!waits) {
 		n_dropped++;	/* refused at the lock, or done and unheard */
@@ -230,25 +221,18 @@ static bool still_ours(const char *path, const struct stat *bound)
 
 int az_applier_serve(az_applier_handler handle, az_error *err)
 {
-	char path[PATH_MAX];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	az_applier_socket_path(path, sizeof(path));
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return az_err(err, ENAMETOOLONG, "socket path %s too long", path);
-	strcpy(sa.sun_path, path);
+	struct sockaddr_un sa;
+	if (az_applier_addr(&sa) < 0)
+		return az_err(err, ENAMETOOLONG, "the state dir %s is too long for a socket path",
+			      az_state_dir());
+	const char *path = sa.sun_path;
 	if (az_mkdir_p(az_state_dir(), 0700, err) < 0)
 		return -1;
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return az_err_errno(err, "socket");
-	/* a socket file nobody answers on is a dead applier's */
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		close(s);
+	if (az_applier_listening())
 		return az_err(err, EADDRINUSE, "an applier already serves %s", path);
-	}
-	close(s);
+	/* a socket file nobody answers on is a dead applier's */
 	unlink(path);
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s < 0)
 		return az_err_errno(err, "socket");
 	mode_t old = umask(0077);
@@ -279,7 +263,7 @@ int az_applier_serve(az_applier_handler handle, az_error *err)
 	sigaction(SIGTERM, &act, NULL);
 	sigaction(SIGINT, &act, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	az_state_lock_gate = hook_waits;
+	az_state_lock_gate = current_hook_waits;
 	az_nft_keep_host_context(true);
 	az_log(LOG_INFO, NULL, "applier: serving %s", path);
 	fprintf(stderr, "alcatraz-apply: applier serving %s (pid %d)\n", path, (int)getpid());
@@ -316,13 +300,12 @@ int az_applier_serve(az_applier_handler handle, az_error *err)
 	if (still_ours(path, &bound))
 		unlink(path);
 	az_nft_keep_host_context(false);
+	char done[256];
+	snprintf(done, sizeof(done), "applier stopped after %lu requests served, %lu not served, %lu dropped%s",
+		 n_served, n_refused, n_dropped, replaced ? " (its program was replaced: restart it)" : "");
 	/* on stderr too: the service's journal, and the tests' evidence */
-	az_log(LOG_INFO, NULL,
-	       "applier: stopped after %lu requests served, %lu not served, %lu dropped%s", n_served,
-	       n_refused, n_dropped, replaced ? " (its program was replaced: restart it)" : "");
-	fprintf(stderr,
-		"alcatraz-apply: applier stopped after %lu requests served, %lu not served, %lu dropped%s\n",
-		n_served, n_refused, n_dropped, replaced ? " (its program was replaced: restart it)" : "");
+	az_log(LOG_INFO, NULL, "%s", done);
+	fprintf(stderr, "alcatraz-apply: %s\n", done);
 	if (replaced)
 		return az_err(err, ESTALE, "the applier's program was replaced (an upgrade): exiting for "
 					   "the service manager to start the new one");

@@ -16,6 +16,12 @@
 #define ALCATRAZ_APPLIER_H
 
 #include "common/common.h"
+#include "rules/rules.h"
+
+#include <limits.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 /* The largest OCI state sent to the applier; a bigger one is applied by the
  * hook itself. */
@@ -39,8 +45,40 @@
  * applier captures and sends back. */
 typedef int (*az_applier_handler)(const char *stage, const char *text, size_t len);
 
-/* <statedir>/applier.sock */
-void az_applier_socket_path(char *buf, size_t cap);
+/* The helpers below are inline: alcatraz-hook links nothing of ours. */
+
+/* The stages that apply (the others remove or do nothing). */
+static inline bool az_stage_creates(const char *stage)
+{
+	return !strcmp(stage, "createRuntime") || !strcmp(stage, "prestart");
+}
+
+/* The socket's address, <statedir>/applier.sock; -1 when too long. */
+static inline int az_applier_addr(struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/applier.sock", az_state_dir());
+	return n > 0 && (size_t)n < sizeof(sa->sun_path) ? 0 : -1;
+}
+
+/* The alcatraz-apply beside the program exe_link (a /proc/PID/exe) runs. */
+static inline bool az_apply_beside(const char *exe_link, char out[PATH_MAX])
+{
+	ssize_t l = readlink(exe_link, out, PATH_MAX - 1);
+	if (l <= 0)
+		return false;
+	out[l] = '\0';
+	char *slash = strrchr(out, '/');
+	if (!slash || (size_t)(slash + 1 - out) + sizeof(AZ_APPLY_NAME) > PATH_MAX)
+		return false;
+	strcpy(slash + 1, AZ_APPLY_NAME);
+	return true;
+}
+
+/* Whether an applier listens on the socket (nothing is asked of it: a
+ * connection closed at once is no request). */
+bool az_applier_listening(void);
 
 /* Serve until SIGTERM/SIGINT; removes the socket at exit.  Fails if another
  * applier already answers on the socket. */

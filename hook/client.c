@@ -43,12 +43,6 @@ static int fail(const char *what)
 	return create_stage ? 1 : 0;
 }
 
-static const char *env_or(const char *name, const char *dflt)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : dflt;
-}
-
 /* Read stdin to EOF into *buf (malloc'd); -1 when over MAX_STATE. */
 static ssize_t read_state(char **buf)
 {
@@ -97,13 +91,11 @@ static void alone_because(const char *why)
 /* 0: the applier ran it (*rc set, its messages written).  -1: apply here. */
 static int call_applier(const char *stage, const char *text, size_t len, int *rc)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *dir = env_or("ALCATRAZ_STATE_DIR", AZ_DEFAULT_STATE_DIR);
-	const char *cfg = env_or("ALCATRAZ_CONFIG", AZ_DEFAULT_CONFIG);
+	struct sockaddr_un sa;
+	const char *dir = az_state_dir(), *cfg = az_settings_path();
 	/* the applier compares these as strings: relative ones would name
 	 * other files in its working directory than in ours */
-	if (len > AZ_APPLIER_MAX_STATE || dir[0] != '/' || cfg[0] != '/' ||
-	    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/applier.sock", dir) >= (int)sizeof(sa.sun_path))
+	if (len > AZ_APPLIER_MAX_STATE || dir[0] != '/' || cfg[0] != '/' || az_applier_addr(&sa) < 0)
 		return -1;
 	/* non-blocking connect: a full backlog (a hung applier) is no wait */
 	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -165,16 +157,8 @@ out:
 static int apply_here(char **argv, const char *text, size_t len)
 {
 	char self[PATH_MAX];
-	ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (l <= 0)
-		return fail("cannot find alcatraz-apply (readlink /proc/self/exe)");
-	self[l] = '\0';
-	char *slash = strrchr(self, '/');
-	if (!slash || (size_t)(slash + 1 - self) + sizeof(AZ_APPLY_NAME) > sizeof(self)) {
-		errno = ENAMETOOLONG;
-		return fail("cannot find alcatraz-apply");
-	}
-	strcpy(slash + 1, AZ_APPLY_NAME);
+	if (!az_apply_beside("/proc/self/exe", self))
+		return fail("cannot find alcatraz-apply beside this program (/proc/self/exe)");
 	int fd = memfd_create("oci-state", MFD_CLOEXEC);
 	if (fd < 0)
 		return fail("memfd_create");
@@ -204,7 +188,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *stage = argv[1];
-	create_stage = !strcmp(stage, "createRuntime") || !strcmp(stage, "prestart");
+	create_stage = az_stage_creates(stage);
 	bool stop_stage = !strcmp(stage, "poststop");
 	char *text = NULL;
 	errno = 0;

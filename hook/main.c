@@ -190,7 +190,7 @@ static int open_netns(const struct oci_in *in, const struct oci_config *cfg, str
 		      az_error *err)
 {
 	char procpath[64];
-	struct stat st, self, init, viapid;
+	struct stat st, viapid;
 	const char *path = cfg->netns_path;
 
 	if (in->pid > 0)
@@ -211,10 +211,10 @@ static int open_netns(const struct oci_in *in, const struct oci_config *cfg, str
 				      "the state's pid %ld is not in the network namespace config.json names (%s)",
 				      in->pid, cfg->netns_path);
 	}
-	if (stat("/proc/self/ns/net", &self) == 0 && self.st_ino == st.st_ino && self.st_dev == st.st_dev)
+	if (az_stat_matches("/proc/self/ns/net", &st))
 		return az_err(err, EINVAL,
 			      "the container's network namespace is the runtime's own (host network?)");
-	if (stat("/proc/1/ns/net", &init) == 0 && init.st_ino == st.st_ino && init.st_dev == st.st_dev)
+	if (az_stat_matches("/proc/1/ns/net", &st))
 		return az_err(err, EINVAL, "the container's network namespace is the host's (pid 1's)");
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -345,7 +345,7 @@ static int handle(const char *stage, const char *text, size_t len)
 {
 	az_error err = { 0 };
 	struct oci_in in = { 0 };
-	bool create_stage = !strcmp(stage, "createRuntime") || !strcmp(stage, "prestart");
+	bool create_stage = az_stage_creates(stage);
 	bool stop_stage = !strcmp(stage, "poststop");
 
 	if (parse_state(text, len, &in, &err) < 0) {
@@ -403,7 +403,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *stage = argv[1];
-	bool create_stage = !strcmp(stage, "createRuntime") || !strcmp(stage, "prestart");
+	bool create_stage = az_stage_creates(stage);
 
 	/* Read the state to EOF before anything else: the runtime writes it all
 	 * at once and may block otherwise. */

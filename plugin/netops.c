@@ -974,11 +974,11 @@ static void build_target(const struct pl_network *n, const struct pl_endpoint *e
 static bool sandbox_is_hosts(int fd)
 {
 	static const char *const hosts[] = { "/proc/self/ns/net", "/proc/1/ns/net" };
-	struct stat st, h;
+	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return true;
 	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
-		if (stat(hosts[i], &h) == 0 && h.st_dev == st.st_dev && h.st_ino == st.st_ino) {
+		if (az_stat_matches(hosts[i], &st)) {
 			az_log(LOG_WARNING, NULL, "SandboxKey names the host's network namespace (%s): "
 			       "no container table there", hosts[i]);
 			return true;

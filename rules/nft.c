@@ -96,28 +96,45 @@ static int release_later(void)
 	return p[1];
 }
 
+/* The error of a failed run: the first line of libnftables' error buffer
+ * (the rest is the caret drawing). */
+static int nft_error(struct nft_ctx *ctx, az_error *err)
+{
+	const char *e = nft_ctx_get_error_buffer(ctx);
+	char line[512];
+	snprintf(line, sizeof(line), "%s", e && *e ? e : "unknown error");
+	char *nl = strchr(line, '\n');
+	if (nl)
+		*nl = '\0';
+	return az_err(err, EIO, "nft: %s", line);
+}
+
+/* A context bound to the current netns, output and errors buffered. */
+static struct nft_ctx *ctx_new(az_error *err)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx) {
+		az_err(err, ENOMEM, "nft: cannot create a libnftables context");
+		return NULL;
+	}
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	return ctx;
+}
+
 /* Run in the current netns.  On success *out (if wanted) gets the output. */
 static int run_here(const char *script, bool json, bool dry, char **out, az_error *err)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx = ctx_new(err);
 	if (!ctx)
-		return az_err(err, ENOMEM, "nft: cannot create a libnftables context");
-	nft_ctx_buffer_output(ctx);
-	nft_ctx_buffer_error(ctx);
+		return -1;
 	if (json)
 		nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
 	if (dry)
 		nft_ctx_set_dry_run(ctx, true);
 	int r = nft_run_cmd_from_buffer(ctx, script);
 	if (r != 0) {
-		const char *e = nft_ctx_get_error_buffer(ctx);
-		/* keep the first error line: the rest is the caret drawing */
-		char line[512];
-		snprintf(line, sizeof(line), "%s", e && *e ? e : "unknown error");
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		az_err(err, EIO, "nft: %s", line);
+		nft_error(ctx, err);
 	} else if (out) {
 		const char *o = nft_ctx_get_output_buffer(ctx);
 		*out = strdup(o ? o : "");
@@ -147,32 +164,17 @@ void az_nft_keep_host_context(bool keep)
  * error buffer and cache are not trusted again). */
 static int run_kept(const char *script, az_error *err)
 {
-	if (!host_ctx) {
-		host_ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-		if (!host_ctx)
-			return az_err(err, ENOMEM, "nft: cannot create a libnftables context");
-		nft_ctx_buffer_output(host_ctx);
-		nft_ctx_buffer_error(host_ctx);
+	if (!host_ctx && !(host_ctx = ctx_new(err)))
+		return -1;
+	int r = nft_run_cmd_from_buffer(host_ctx, script) == 0 ? 0 : nft_error(host_ctx, err);
+	/* A warning left after a success would be taken for the next error's
+	 * first line. */
+	const char *left = r == 0 ? nft_ctx_get_error_buffer(host_ctx) : NULL;
+	if (r < 0 || (left && *left)) {
+		nft_ctx_free(host_ctx);
+		host_ctx = NULL;
 	}
-	if (nft_run_cmd_from_buffer(host_ctx, script) == 0) {
-		/* a warning would be taken for the next error's first line */
-		const char *w = nft_ctx_get_error_buffer(host_ctx);
-		if (w && *w) {
-			nft_ctx_free(host_ctx);
-			host_ctx = NULL;
-		}
-		return 0;
-	}
-	const char *e = nft_ctx_get_error_buffer(host_ctx);
-	char line[512];
-	snprintf(line, sizeof(line), "%s", e && *e ? e : "unknown error");
-	char *nl = strchr(line, '\n');
-	if (nl)
-		*nl = '\0';
-	az_err(err, EIO, "nft: %s", line);
-	nft_ctx_free(host_ctx);
-	host_ctx = NULL;
-	return -1;
+	return r;
 }
 
 /* In another netns: the thread moves there for the whole life of the

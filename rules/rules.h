@@ -135,8 +135,9 @@ int az_render_host_elements(const struct az_policy *p, const struct az_target *t
 /* ---- effects: libnftables ---- */
 
 /* Run an nft script in the netns given by fd (-1: the caller's netns), as one
- * transaction.  Forks a child for another netns (setns is per thread, and a
- * netlink socket stays bound to the netns it was opened in). */
+ * transaction.  For another netns the thread enters it for the life of the
+ * context (setns is per thread, and a netlink socket stays bound to the netns
+ * it was opened in). */
 int az_nft_run(int netns_fd, const char *script, az_error *err);
 /* A long-lived process (the applier) keeps one libnftables context for the
  * host's netns across az_nft_run calls: no context set-up, warm code, and
@@ -158,7 +159,13 @@ int az_features_detect(struct az_features *f, az_error *err);
  */
 
 #define AZ_DEFAULT_STATE_DIR "/run/alcatraz"
-const char *az_state_dir(void);	/* $ALCATRAZ_STATE_DIR or AZ_DEFAULT_STATE_DIR */
+/* $ALCATRAZ_STATE_DIR or AZ_DEFAULT_STATE_DIR (inline: alcatraz-hook, which
+ * links nothing of ours, needs it too). */
+static inline const char *az_state_dir(void)
+{
+	const char *d = getenv("ALCATRAZ_STATE_DIR");
+	return d && *d ? d : AZ_DEFAULT_STATE_DIR;
+}
 /* Exclusive lock over the state dir; returns an fd to close to release. */
 int az_state_lock(const char *dir, az_error *err);
 /* Asked once the lock is held; false fails the locking ("the hook that

@@ -15,12 +15,6 @@
 
 #define MAX_RECORD (1u << 20)
 
-const char *az_state_dir(void)
-{
-	const char *d = getenv("ALCATRAZ_STATE_DIR");
-	return d && *d ? d : AZ_DEFAULT_STATE_DIR;
-}
-
 bool (*az_state_lock_gate)(void);
 
 int az_state_lock(const char *dir, az_error *err)

@@ -2,12 +2,7 @@
 # e2e: real Podman 4.x with the packaged hooks.d JSON pointed at the built
 # hook; containers from a busybox rootfs in the sealed topology; real packets.
 source "$(dirname "$0")/../lib/podman.sh"
-require_root
-why=$(podman_missing)
-if [[ -n $why ]]; then
-	t_skip podman "$why"
-	exit 0
-fi
+podman_test_begin podman
 
 topo_up >/dev/null || { t_fail topology "topo_up failed"; exit 1; }
 podman_setup || { t_fail podman-setup "cannot prepare podman"; exit 1; }

@@ -3,12 +3,7 @@
 # namespaces (network configured after create), several interfaces.
 source "$(dirname "$0")/../lib/podman.sh"
 source "$(dirname "$0")/../lib/proxy.sh"
-require_root
-why=$(podman_missing)
-if [[ -n $why ]]; then
-	t_skip podman-cases "$why"
-	exit 0
-fi
+podman_test_begin podman-cases
 
 topo_up >/dev/null || { t_fail topology "topo_up failed"; exit 1; }
 podman_setup || { t_fail podman-setup "cannot prepare podman"; exit 1; }

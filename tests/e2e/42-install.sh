@@ -3,12 +3,7 @@
 # hooks.d JSON (no test-only edits), then `make uninstall` leaves nothing.
 # Also: DESTDIR staging, and an edited settings file survives both.
 source "$(dirname "$0")/../lib/podman.sh"
-require_root
-why=$(podman_missing)
-if [[ -n $why ]]; then
-	t_skip install "$why"
-	exit 0
-fi
+podman_test_begin install
 cd "$AZ_ROOT" || exit 1
 
 # --- DESTDIR staging -----------------------------------------------------------

@@ -51,13 +51,7 @@ NET_A=${AZ_RUN}a NET_P=${AZ_RUN}p
 ALL_NETS=()
 GW_A4=10.99.0.1 GW_A6=fd00:99::1 GW_P4=10.98.0.1
 
-if plugin_start && docker_register_plugin "$NAME" "$SOCK"; then
-	t_pass "plugin $NAME serving on $SOCK in $AZ_NS_HOST ($PL_START_MS ms)"
-else
-	t_fail "plugin start" "no answer on $SOCK"
-	plugin_log
-	exit 1
-fi
+plugin_up
 
 # --- servers ---------------------------------------------------------------------
 {

@@ -57,13 +57,7 @@ if [[ $(policy) == DROP && $(brnf) == 0 ]] && ipt iptables -S DOCKER-USER >/dev/
 else
 	t_fail "setup" "FORWARD policy $(policy), br_netfilter $(brnf)"
 fi
-if plugin_start && docker_register_plugin "$NAME" "$SOCK"; then
-	t_pass "plugin $NAME serving on $SOCK ($PL_START_MS ms)"
-else
-	t_fail "plugin start" "no answer on $SOCK"
-	plugin_log
-	exit 1
-fi
+plugin_up
 {
 	topo_serve wan tcp "$AZ_WAN4" 80 && topo_serve wan udp "$AZ_WAN4" 80 &&
 		topo_serve wan tcp "$AZ_WAN6" 80 && topo_serve lan tcp "$AZ_LAN4" 80 &&

@@ -42,8 +42,7 @@ NET=${AZ_RUN}s
 		topo_serve $w udp "$a" 8080 && topo_serve $w tcp "$a" 8080 || exit 1
 	done
 } || { t_fail setup "servers did not start"; exit 1; }
-plugin_start && docker_register_plugin "$NAME" "$SOCK" ||
-	{ t_fail "plugin start" "no answer"; plugin_log; exit 1; }
+plugin_up
 out=$(dk network create -d "$NAME" --subnet 10.94.0.0/24 --ipv6 --subnet fd00:94::/64 "$NET" 2>&1) ||
 	{ t_fail "network create" "$out"; plugin_log; exit 1; }
 BR=$(br_of "$(net_id "$NET")")

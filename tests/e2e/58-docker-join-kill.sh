@@ -31,13 +31,7 @@ docker_image || { t_fail docker_image "import failed"; exit 1; }
 source "$(dirname "$0")/../lib/dkplugin.sh"
 
 NET=${AZ_RUN}j
-if plugin_start && docker_register_plugin "$NAME" "$SOCK"; then
-	t_pass "plugin $NAME serving on $SOCK ($PL_START_MS ms)"
-else
-	t_fail "plugin start" "no answer on $SOCK"
-	plugin_log
-	exit 1
-fi
+plugin_up
 {
 	topo_serve wan tcp "$AZ_WAN4" 80 && topo_serve lan tcp "$AZ_LAN4" 80
 } || { t_fail setup "servers did not start"; exit 1; }

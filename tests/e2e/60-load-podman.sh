@@ -11,12 +11,7 @@
 #   AZ_LOAD_BATCH  `podman run` at once (all N by default; smaller on a slow box)
 source "$(dirname "$0")/../lib/podman.sh"
 source "$(dirname "$0")/../lib/probe.sh"
-require_root
-why=$(podman_missing)
-if [[ -n $why ]]; then
-	t_skip load-podman "$why"
-	exit 0
-fi
+podman_test_begin load-podman
 [[ -x $AZ_HOOK ]] || { t_fail load-podman "the hook $AZ_HOOK is not built (make)"; exit 1; }
 
 N=${AZ_LOAD_N:-50}

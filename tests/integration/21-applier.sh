@@ -33,6 +33,13 @@ for c in a:2 b:3 c:4 d:5 e:6; do
 done
 SOCK=$ALCATRAZ_STATE_DIR/applier.sock
 
+# must_start WHAT [applier_start ARGS] — or FAIL and stop here
+must_start() {
+	local what=$1
+	shift
+	applier_start "$@" || { t_fail "$what" "$(tail -n 3 "${_APPLIER_LOG:-/dev/null}")"; exit 1; }
+}
+
 # create_via NAME WANT — createRuntime of NAME; WANT "served" or "alone":
 # who did the work, read from the ALCATRAZ_TIMING answer.
 create_via() {
@@ -66,7 +73,7 @@ clean_after_stop() {
 }
 
 # ------------------------------------------------------------- served
-applier_start || { t_fail "applier starts" "$(tail -n 3 "$AZ_TMP/applier.log")"; exit 1; }
+must_start "applier starts"
 t_pass "applier starts: $SOCK ($(stat -c %A "$SOCK"))"
 create_via a served
 isolated a "served"
@@ -96,7 +103,7 @@ isolated c "dead applier"
 t_check "c: nothing left after poststop" clean_after_stop c
 
 # ------------------------------------------------------------- hung applier
-applier_start || { t_fail "applier restarts over the dead one's socket" "$(tail -n 3 "$AZ_TMP/applier.log")"; exit 1; }
+must_start "applier restarts over the dead one's socket"
 t_pass "a new applier starts over the dead one's socket"
 kill -STOP "$APPLIER_PID"
 t0=$(_t_now_ms)
@@ -110,9 +117,10 @@ kill -CONT "$APPLIER_PID"
 # the applier now takes up d's request, whose hook is gone: same rules
 sleep 0.5
 t_check "d: the late request changed nothing ($n_d host elements)" count_is "$n_d" host_elements_of "$(fakert_id d)"
+applier_stop
 t_check "d: the applier dropped the late request (its hook was gone)" \
-	bash -c "kill -TERM $APPLIER_PID; sleep 0.3; grep -q 'applier stopped after 0 requests served, 0 not served, 1 dropped' '$AZ_TMP/applier.log'"
-applier_start || { t_fail "applier restarts" "$(tail -n 3 "$AZ_TMP/applier.log")"; exit 1; }
+	grep -q 'applier stopped after 0 requests served, 0 not served, 1 dropped' "$AZ_TMP/applier.log"
+must_start "applier restarts"
 t_check "d: one netns record" count_is 1 state_count netns
 isolated d "after the late request"
 t_check "d: nothing left after poststop" clean_after_stop d
@@ -122,7 +130,7 @@ t_check "d: nothing left after poststop" clean_after_stop d
 # longer than the hook waits for it: the hook applies alone once the lock
 # is free, and the applier's late request, refused at the lock, must not
 # undo what came since (a poststop undoing the container's next start).
-applier_start || { t_fail "applier restarts" "$(tail -n 3 "$AZ_TMP/applier.log")"; exit 1; }
+must_start "applier restarts"
 create_via b served
 flock -x "$ALCATRAZ_STATE_DIR/lock" sleep 10 &
 lk=$!
@@ -138,33 +146,25 @@ wait "$lk" 2>/dev/null
 sleep 0.5
 isolated b "started again after a poststop whose applier request came late"
 t_check "b: its rules are all there" test "$(host_elements_of "$(fakert_id b)")" -eq "$n_a"
+applier_stop
 t_check "b: the late poststop was dropped at the lock" \
-	bash -c "kill -TERM $APPLIER_PID; sleep 0.3; grep -q 'requests served, 0 not served, 1 dropped' '$AZ_TMP/applier.log'"
-APPLIER_PID=
+	grep -q 'requests served, 0 not served, 1 dropped' "$AZ_TMP/applier.log"
 t_check "b: nothing left after poststop" clean_after_stop b
 
 # ------------------------------------------------------------- not here
-applier_stop
-nsenter --net="/run/netns/$AZ_NS_LAN" "$APPLY" serve 2>>"$AZ_TMP/applier-lan.log" &
-lan_pid=$!
-az_pid_track "$lan_pid"
-wait_for 5 grep -q "applier serving" "$AZ_TMP/applier-lan.log" ||
-	t_fail "an applier in the LAN netns starts" "$(cat "$AZ_TMP/applier-lan.log")"
+must_start "an applier in the LAN netns starts" "$AZ_NS_LAN" "$APPLY" "$AZ_TMP/applier-lan.log"
 create_via e alone
 t_check "e: the applier in another netns said so" grep -q "another network namespace" <<<"$FAKERT_ERR"
 isolated e "applier in another netns"
 t_check "e: no alcatraz table in the LAN netns" \
 	bash -c "! ip netns exec '$AZ_NS_LAN' nft list tables | grep -q alcatraz"
 t_check "e: nothing left after poststop" clean_after_stop e
-az_pid_stop "$lan_pid"
+applier_stop
 
 mkdir -p "$AZ_TMP/copy"
 cp "$APPLY" "$AZ_TMP/copy/alcatraz-apply"
-nsenter --net="/run/netns/$AZ_NS_HOST" "$AZ_TMP/copy/alcatraz-apply" serve 2>>"$AZ_TMP/applier-copy.log" &
-copy_pid=$!
-az_pid_track "$copy_pid"
-wait_for 5 grep -q "applier serving" "$AZ_TMP/applier-copy.log" ||
-	t_fail "a copied applier starts" "$(cat "$AZ_TMP/applier-copy.log")"
+must_start "a copied applier starts" "$AZ_NS_HOST" "$AZ_TMP/copy/alcatraz-apply" "$AZ_TMP/applier-copy.log"
+copy_pid=$APPLIER_PID
 create_via a alone
 t_check "a: an applier of another file said so" grep -q "another file" <<<"$FAKERT_ERR"
 isolated a "applier of another file"
@@ -180,10 +180,10 @@ rc=$?
 t_check "upgrade: it exits non-zero ($rc) saying why" \
 	bash -c "(($rc != 0)) && grep -q 'was replaced' '$AZ_TMP/applier-copy.log'"
 t_check "upgrade: a: nothing left after poststop" clean_after_stop a
-az_pid_stop "$copy_pid"
+APPLIER_PID=
 
 # ------------------------------------------------------------- lifecycle
-applier_start || { t_fail "applier starts again" ""; exit 1; }
+must_start "applier starts again"
 out=$(nsenter --net="/run/netns/$AZ_NS_HOST" "$APPLY" serve 2>&1) && rc=0 || rc=$?
 if ((rc != 0)) && [[ $out == *"already serves"* ]]; then
 	t_pass "a second applier refuses to start: exit $rc: $out"

@@ -263,18 +263,23 @@ for ((i = 0; i < 100; i++)); do
 	ip netns del "${AZ_RUN}-k$r"
 	sleep 0.05
 done
+# full_rule_set NAME — the last hook_at exited 0 and observe found both
+# layers as the reference run has them.
+full_rule_set() {
+	if ((HOOK_RC == 0)) && [[ $NS_NOW == "$REF_NS" && $HOST_NOW == "$REF_HOST" ]]; then
+		t_pass "$1"
+	else
+		t_fail "$1" "exit $HOOK_RC, netns table $([[ $NS_NOW == "$REF_NS" ]] && echo as the reference || echo "${NS_NOW:+not }absent"), $(grep -c . <<<"$HOST_NOW") of $HOST_ELEMS host lines; $(tail -n 2 <<<"$HOOK_OUT" | tr '\n' ' ')"
+	fi
+}
+
 if [[ $(stat -L -c %i "/run/netns/${AZ_RUN}-k$r" 2>/dev/null) != "$old_ino" ]]; then
 	t_skip "reuse: a new netns on the dead one's path and inode" "the kernel did not reuse inode $old_ino in 5 s (another netns took it?)"
 else
 	round_up "$r" second || { t_fail setup "round_up $r second"; exit 1; }
 	hook_at -1 createRuntime "$AZ_TMP/state-create"
 	observe "$r"
-	if ((HOOK_RC == 0)) && [[ $NS_NOW == "$REF_NS" && $HOST_NOW == "$REF_HOST" ]]; then
-		t_pass "reuse: a new container on the dead one's netns path and inode $old_ino gets its full rule set"
-	else
-		t_fail "reuse: a new container on the dead one's netns path and inode $old_ino gets its full rule set" \
-			"exit $HOOK_RC, netns table $([[ $NS_NOW == "$REF_NS" ]] && echo as the reference || echo "${NS_NOW:+not }absent"), $(grep -c . <<<"$HOST_NOW") of $HOST_ELEMS host lines; $(tail -n 2 <<<"$HOOK_OUT" | tr '\n' ' ')"
-	fi
+	full_rule_set "reuse: a new container on the dead one's netns path and inode $old_ino gets its full rule set"
 	hook_at -1 poststop "$AZ_TMP/state-stop"
 	round_down "$r"
 	in_host "$AZ_CLI" gc >/dev/null 2>&1
@@ -296,12 +301,7 @@ _fakert_state "k$r" creating 1 "${ANN[@]}" >"$AZ_TMP/state-create"
 _fakert_state "k$r" stopped 0 "${ANN[@]}" >"$AZ_TMP/state-stop"
 hook_at -1 createRuntime "$AZ_TMP/state-create"
 observe "$r"
-if ((HOOK_RC == 0)) && [[ $NS_NOW == "$REF_NS" && $HOST_NOW == "$REF_HOST" ]]; then
-	t_pass "pod: a member joining a netns whose first member's apply stopped before the netns table gets the full rule set"
-else
-	t_fail "pod: a member joining a half-applied netns gets the full rule set" \
-		"exit $HOOK_RC, netns table $([[ $NS_NOW == "$REF_NS" ]] && echo as the reference || echo "${NS_NOW:+not }absent"), $(grep -c . <<<"$HOST_NOW") of $HOST_ELEMS host lines"
-fi
+full_rule_set "pod: a member joining a netns whose first member's apply stopped before the netns table gets the full rule set"
 t_check "pod: nothing of the first member's half attachment is left" count_is 0 host_elements_of "$first"
 hook_at -1 poststop "$AZ_TMP/state-stop"
 FAKERT_ID[k$r]=$first

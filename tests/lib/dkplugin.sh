@@ -36,6 +36,18 @@ plugin_answers() {
 t_cleanup_push 'az_pid_stop "$PL_PID"'
 t_cleanup_push docker_rm_all
 
+# plugin_up — plugin_start, registered with dockerd as $NAME on $SOCK: PASS,
+# or FAIL with the plugin's log and stop the test.
+plugin_up() {
+	if plugin_start && docker_register_plugin "$NAME" "$SOCK"; then
+		t_pass "plugin $NAME serving on $SOCK in $AZ_NS_HOST ($PL_START_MS ms)"
+	else
+		t_fail "plugin start" "no answer on $SOCK"
+		plugin_log
+		exit 1
+	fi
+}
+
 plugin_log() {
 	t_log "plugin log (last lines):"
 	tail -n "${1:-12}" "$PLOG" 2>/dev/null | sed 's/^/#   /' >&2

@@ -170,18 +170,21 @@ fakert_share() {
 	AZ_CTR_RESOLV[$n2]=${AZ_CTR_RESOLV[$n1]}
 }
 
-# applier_start — `alcatraz-apply serve` (the long-lived applier) in the
-# sim-host, on this run's state dir and settings; waits until it answers.
-# Returns 1 if it did not come up.  applier_stop ends it (also at exit).
+# applier_start [NETNS [PROGRAM [LOG]]] — `alcatraz-apply serve` (the
+# long-lived applier; PROGRAM, default the built one) in NETNS (default the
+# sim-host), on this run's state dir and settings, its stderr appended to
+# LOG (default $AZ_TMP/applier.log); waits until it serves.  Returns 1 if
+# it did not come up.  applier_stop ends it (also at exit); APPLIER_PID.
 APPLIER_PID=
 applier_start() {
 	applier_stop
 	mkdir -p "$ALCATRAZ_STATE_DIR"
-	_APPLIER_LOG=${1:-$AZ_TMP/applier.log}
+	local ns=${1:-$AZ_NS_HOST} prog=${2:-$(dirname "$AZ_HOOK")/alcatraz-apply}
+	_APPLIER_LOG=${3:-$AZ_TMP/applier.log}
 	_APPLIER_UP0=$(grep -c "applier serving" "$_APPLIER_LOG" 2>/dev/null)
 	# nsenter itself (not in_host, a function: &-ed it would be a subshell
 	# whose pid is not the applier's)
-	nsenter --net="/run/netns/$AZ_NS_HOST" "$(dirname "$AZ_HOOK")/alcatraz-apply" serve 2>>"$_APPLIER_LOG" &
+	nsenter --net="/run/netns/$ns" "$prog" serve 2>>"$_APPLIER_LOG" &
 	APPLIER_PID=$!
 	az_pid_track "$APPLIER_PID"
 	if [[ ${AZ_APPLIER:-0} == 1 && -z ${_APPLIER_REPORT:-} ]]; then

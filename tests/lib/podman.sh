@@ -26,6 +26,18 @@ podman_missing() {
 	done
 }
 
+# podman_test_begin NAME — the opening of the Podman e2e tests: root; SKIP
+# NAME (exit 0) when Podman cannot run here.
+podman_test_begin() {
+	require_root
+	local why
+	why=$(podman_missing)
+	if [[ -n $why ]]; then
+		t_skip "$1" "$why"
+		exit 0
+	fi
+}
+
 podman_setup() {
 	local f
 	AZ_PM_HOOKS=$AZ_TMP/hooks.d
