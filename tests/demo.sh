@@ -44,8 +44,7 @@ for a in 0.0.0.0 ::; do
 		az_pid_track $!
 	done
 done
-in_host "$P" serve tcp "$AZ_HOST_UP4" 22 --log "$AZ_TMP/host.log" --max-seconds 300 &
-az_pid_track $!
+in_host_bg "$P" serve tcp "$AZ_HOST_UP4" 22 --log "$AZ_TMP/host.log" --max-seconds 300
 start_proxy_chain >/dev/null || { echo "demo: cannot start redsocks/microsocks" >&2; exit 1; }
 # A dual-stack Podman network; the internet side routes its IPv6 back to the
 # sim host (this kernel's ip6 NAT lacks the masquerade netavark asks for).

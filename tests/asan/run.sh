@@ -43,6 +43,9 @@ reports() {
 	shopt -s nullglob
 	for f in "$LOGS"/*; do
 		sum=$(grep -m1 '^SUMMARY: ' "$f" || grep -m1 -E 'ERROR|runtime error' "$f" || head -n1 "$f")
+		# a sanitizer opens its log when it starts a report: an empty one
+		# means the program ended (was killed) before it wrote a line
+		[[ -s $f ]] || sum="(empty: the program ended before the report's first line)"
 		echo "FAIL: asan/$name: sanitizer report ($(basename "$f")): $sum"
 		grep -E '^ *#[0-9]+ ' "$f" | head -n 8 | sed 's/^/    | /'
 		rm -f "$f"

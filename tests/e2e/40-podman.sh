@@ -15,8 +15,7 @@ for ns in "$AZ_NS_WAN" "$AZ_NS_LAN"; do
 		done
 	done
 done
-in_host "$P" serve tcp "$AZ_HOST_UP4" 22 --log "$AZ_TMP/host.log" --max-seconds 600 &
-az_pid_track $!
+in_host_bg "$P" serve tcp "$AZ_HOST_UP4" 22 --log "$AZ_TMP/host.log" --max-seconds 600
 wait_for 5 topo_exec_wan "$P" tcp "$AZ_WAN4" 80 --timeout 200
 
 # probe_in CTR ADDR PORT — azprobe inside a running container; prints its verdict word.

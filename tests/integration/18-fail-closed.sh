@@ -165,9 +165,8 @@ cat >"$bundle/config.json" <<-EOF
 	{"ociVersion": "1.0.2", "process": {"args": ["sh"]}, "root": {"path": "rootfs"},
 	 "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}}
 EOF
-in_host sleep 120 &
-hostpid=$!
-az_pid_track "$hostpid"
+in_host_bg sleep 120
+hostpid=$BG_PID
 hid=$(printf 'hostnet%s' "$AZ_RUN" | sha256sum | cut -c1-64)
 out=$(hook_raw createRuntime "{\"ociVersion\":\"1.0.2\",\"id\":\"$hid\",\"status\":\"creating\",\"pid\":$hostpid,\"bundle\":\"$bundle\",\"annotations\":{\"alcatraz.network\":\"on\"}}") &&
 	t_fail "10 --network host with isolation requested: refused" "exit 0: $out" ||

@@ -18,8 +18,7 @@ wait_for 5 topo_exec_wan "$P" tcp "$AZ_WAN4" 80 --timeout 200
 
 fakert_create a "alcatraz.network.proxy=$AZ_PROXY4:$AZ_PROXY_PORT" ||
 	{ t_fail apply "$FAKERT_ERR"; exit 1; }
-in_host "$AZ_CLI" restore --watch 2>"$AZ_TMP/watch.err" &
-az_pid_track $!
+in_host_bg "$AZ_CLI" restore --watch 2>"$AZ_TMP/watch.err"
 wait_for 5 grep -q watching "$AZ_TMP/watch.err" || { t_fail watch "did not start: $(cat "$AZ_TMP/watch.err")"; exit 1; }
 
 host_tables() { in_host nft list tables | grep -c ' alcatraz$'; }

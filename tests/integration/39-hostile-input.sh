@@ -274,9 +274,8 @@ t_log "hook: $NCASES hostile inputs in $(($(_t_now_ms) - T0)) ms"
 # it — there the container's table would filter the host.
 SOCK=$AZ_TMP/plugin.sock PLOG=$AZ_TMP/plugin.log
 export ALCATRAZ_STATE_DIR=$AZ_TMP/pl-rules
-in_host "$PLUGIN" --socket "$SOCK" --state-dir "$AZ_TMP/pstate" --no-labels </dev/null >>"$PLOG" 2>&1 &
-PL_PID=$!
-t_cleanup_push 'az_pid_stop "$PL_PID"'
+in_host_bg "$PLUGIN" --socket "$SOCK" --state-dir "$AZ_TMP/pstate" --no-labels </dev/null >>"$PLOG" 2>&1
+PL_PID=$BG_PID
 call() {
 	curl -s --max-time 10 --unix-socket "$SOCK" -X POST "http://plugin/$1" --data-binary "$2"
 }

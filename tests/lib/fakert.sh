@@ -28,6 +28,16 @@ in_host() {
 	nsenter --net="/run/netns/$AZ_NS_HOST" "$@"
 }
 
+# in_host_bg CMD... — CMD in the background in the sim-host, stopped by the
+# test's cleanup; BG_PID is CMD's own pid.  (`in_host CMD &` would put a
+# subshell in the background: its pid is not CMD's, and stopping it leaves
+# CMD running.)  Redirections given to the call apply to CMD.
+in_host_bg() {
+	nsenter --net="/run/netns/$AZ_NS_HOST" "$@" &
+	BG_PID=$!
+	az_pid_track "$BG_PID"
+}
+
 # az_cli ARGS... — the admin CLI against this run's state, in the sim-host.
 az_cli() {
 	in_host "$AZ_CLI" "$@"
