@@ -75,9 +75,10 @@ $(B)/libalcatraz.a: $(CORE_OBJS) $(HOOK_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# The hook the runtime calls links libc only (hook/client.c): it hands the
-# state to the applier or execs alcatraz-apply, which does the work.
-$(B)/alcatraz-hook: $(B)/obj/hook/client.o
+# The hook the runtime calls links libc and common.o only (hook/client.c):
+# it hands the state to the applier or execs alcatraz-apply, which does the
+# work.
+$(B)/alcatraz-hook: $(B)/obj/hook/client.o $(B)/obj/common/common.o
 	$(CC) $(AZ_LDFLAGS) $(LDFLAGS) -o $@ $^
 
 $(B)/alcatraz-apply: $(B)/obj/hook/main.o $(NODNS) $(B)/libalcatraz.a

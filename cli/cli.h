@@ -64,8 +64,6 @@ int cli_json_print(cJSON *root);
 void cli_json_deletep(cJSON **j);
 #define cleanup_json _cleanup_(cli_json_deletep)
 
-/* The settings file the hook reads: $ALCATRAZ_CONFIG or the default. */
-
 /* ---- human-readable tables ---- */
 
 struct cli_table {

@@ -114,7 +114,7 @@ void az_settings_default(struct az_settings *s);
  * silently weaken isolation). */
 int az_settings_parse_json(const char *json, size_t len, struct az_settings *out, az_error *err);
 /* $ALCATRAZ_CONFIG, else AZ_DEFAULT_CONFIG (inline: alcatraz-hook, which
- * links nothing of ours, needs it too). */
+ * links only common.o of ours, needs it too). */
 static inline const char *az_settings_path(void)
 {
 	const char *env = getenv("ALCATRAZ_CONFIG");

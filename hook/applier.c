@@ -23,9 +23,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#define MAGIC AZ_APPLIER_MAGIC
-#define HDR_MAX AZ_APPLIER_HDR_MAX
-#define ANSWER_MAX AZ_APPLIER_ANSWER_MAX
 /* A request still running after this is wedged: SIGALRM ends the applier
  * (its service restarts it); the hooks waiting apply alone. */
 #define REQUEST_WATCHDOG_S 60
@@ -104,8 +101,8 @@ static bool current_hook_waits(void)
 
 static void answer(int conn, const char *text, size_t len)
 {
-	if (len > ANSWER_MAX)
-		len = ANSWER_MAX;
+	if (len > AZ_APPLIER_ANSWER_MAX)
+		len = AZ_APPLIER_ANSWER_MAX;
 	if (send(conn, text, len, MSG_NOSIGNAL) < 0)
 		az_log(LOG_DEBUG, NULL, "applier: answering: %s", strerror(errno));
 }
@@ -144,8 +141,8 @@ static void serve_one(int conn, az_applier_handler handle, char *buf, size_t cap
 		return;
 	}
 	buf[n] = '\0';
-	size_t ml = strlen(MAGIC);
-	if ((size_t)n < ml || memcmp(buf, MAGIC, ml)) {
+	size_t ml = strlen(AZ_APPLIER_MAGIC);
+	if ((size_t)n < ml || memcmp(buf, AZ_APPLIER_MAGIC, ml)) {
 		not_here(conn, "not an alcatraz-applier request");
 		return;
 	}
@@ -153,7 +150,7 @@ static void serve_one(int conn, az_applier_handler handle, char *buf, size_t cap
 	char *f[5], *at = buf + ml;
 	for (size_t i = 0; i < 5; i++) {
 		char *nl = memchr(at, '\n', (size_t)(buf + n - at));
-		if (!nl || nl - buf > HDR_MAX) {
+		if (!nl || nl - buf > AZ_APPLIER_HDR_MAX) {
 			not_here(conn, "malformed request");
 			return;
 		}
@@ -180,8 +177,9 @@ static void serve_one(int conn, az_applier_handler handle, char *buf, size_t cap
 	az_buf_init(&msgs);
 	az_buf_init(&out);
 	az_log_capture(&msgs);
-	az_timing_set(!strcmp(tf, "1"));
-	if (!strcmp(tf, "1"))	/* tests tell a served run from a fallback by this */
+	bool timing = !strcmp(tf, "1");
+	az_timing_set(timing);
+	if (timing)	/* tests tell a served run from a fallback by this */
 		az_buf_printf(&msgs, "alcatraz-hook: served by the applier (pid %d)\n", (int)getpid());
 	az_phase("applier");
 	current_conn = conn;
@@ -212,13 +210,6 @@ static void on_stop(int sig)
 	stopping = 1;
 }
 
-/* Whether the socket file at path is still the one we bound. */
-static bool still_ours(const char *path, const struct stat *bound)
-{
-	struct stat st;
-	return lstat(path, &st) == 0 && st.st_dev == bound->st_dev && st.st_ino == bound->st_ino;
-}
-
 int az_applier_serve(az_applier_handler handle, az_error *err)
 {
 	struct sockaddr_un sa;
@@ -244,7 +235,7 @@ int az_applier_serve(az_applier_handler handle, az_error *err)
 		return -1;
 	}
 	struct stat bound;
-	if (lstat(path, &bound) < 0) {
+	if (stat(path, &bound) < 0) {
 		az_err_errno(err, "stat %s", path);
 		close(s);
 		return -1;
@@ -267,7 +258,7 @@ int az_applier_serve(az_applier_handler handle, az_error *err)
 	az_nft_keep_host_context(true);
 	az_log(LOG_INFO, NULL, "applier: serving %s", path);
 	fprintf(stderr, "alcatraz-apply: applier serving %s (pid %d)\n", path, (int)getpid());
-	size_t cap = AZ_APPLIER_MAX_STATE + HDR_MAX + 1;
+	size_t cap = AZ_APPLIER_MAX_STATE + AZ_APPLIER_HDR_MAX + 1;
 	char *buf = malloc(cap);
 	if (!buf) {
 		close(s);
@@ -297,7 +288,7 @@ int az_applier_serve(az_applier_handler handle, az_error *err)
 	free(buf);
 	close(s);
 	/* not a newer applier's socket (one started after ours was removed) */
-	if (still_ours(path, &bound))
+	if (az_stat_matches(path, &bound))
 		unlink(path);
 	az_nft_keep_host_context(false);
 	char done[256];

@@ -1,4 +1,4 @@
-/* applier.h — the long-lived applier: `alcatraz-hook serve`.
+/* applier.h — the long-lived applier: `alcatraz-apply serve`.
  *
  * Every hook run pays for a process start (12 shared libraries) and cold
  * libnftables code, about half of an apply.  With the applier running, the
@@ -23,6 +23,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* The largest OCI state a hook run takes (CRI-O adds big annotations), and
+ * its deadline (below the hooks.d timeout): alcatraz-hook and
+ * alcatraz-apply alike. */
+#define AZ_HOOK_MAX_STATE (16u << 20)
+#define AZ_HOOK_DEADLINE_S 20
 /* The largest OCI state sent to the applier; a bigger one is applied by the
  * hook itself. */
 #define AZ_APPLIER_MAX_STATE (60u * 1024)
@@ -45,7 +50,8 @@
  * applier captures and sends back. */
 typedef int (*az_applier_handler)(const char *stage, const char *text, size_t len);
 
-/* The helpers below are inline: alcatraz-hook links nothing of ours. */
+/* The helpers below are inline: alcatraz-hook links only common/common.o
+ * of ours (and libc). */
 
 /* The stages that apply (the others remove or do nothing). */
 static inline bool az_stage_creates(const char *stage)

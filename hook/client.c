@@ -5,7 +5,8 @@
  * <statedir>/applier.sock when one serves, else to alcatraz-apply beside
  * this program, exec'ed with the same arguments and the state on stdin.
  * Either runs the same code; the applier's is warm.  This program links
- * nothing but libc, so that a start costs as little as a process can.
+ * libc and, of ours, only common/common.o: a start costs as little as a
+ * process can.
  *
  * Fails closed: a create stage whose state cannot be read or carried exits
  * 1, and the runtime refuses to start the container.
@@ -28,10 +29,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#define MAX_STATE (16u << 20)	/* as alcatraz-apply's */
-/* Below the hooks.d timeout; the alarm survives exec and alcatraz-apply
- * keeps it when sooner than its own. */
-#define DEADLINE_S 20
 /* Well below the deadline, so that alcatraz-apply still has 12 s. */
 #define CALL_TIMEOUT_S 8
 
@@ -41,42 +38,6 @@ static int fail(const char *what)
 {
 	fprintf(stderr, "alcatraz: %s%s%s\n", what, errno ? ": " : "", errno ? strerror(errno) : "");
 	return create_stage ? 1 : 0;
-}
-
-/* Read stdin to EOF into *buf (malloc'd); -1 when over MAX_STATE. */
-static ssize_t read_state(char **buf)
-{
-	size_t cap = 16384, len = 0;
-	char *b = malloc(cap);
-	if (!b)
-		return -1;
-	for (;;) {
-		if (len == cap) {
-			if (cap >= MAX_STATE + 1)
-				break;
-			cap *= 4;
-			char *n = realloc(b, cap);
-			if (!n)
-				break;
-			b = n;
-		}
-		ssize_t r = read(STDIN_FILENO, b + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		if (r == 0) {
-			*buf = b;
-			return (ssize_t)len;
-		}
-		len += (size_t)r;
-		if (len > MAX_STATE) {
-			errno = EFBIG;
-			break;
-		}
-	}
-	free(b);
-	return -1;
 }
 
 /* Why the hook applies alone although an applier listens: the journal
@@ -181,7 +142,9 @@ static int apply_here(char **argv, const char *text, size_t len)
 
 int main(int argc, char **argv)
 {
-	alarm(DEADLINE_S);	/* SIGALRM kills us, the runtime fails closed */
+	/* SIGALRM kills us, the runtime fails closed; the alarm survives exec
+	 * and alcatraz-apply keeps it when sooner than its own */
+	alarm(AZ_HOOK_DEADLINE_S);
 	if (argc != 2) {
 		fprintf(stderr, "usage: alcatraz-hook STAGE < state.json\n"
 				"  STAGE: createRuntime | prestart (apply), poststop (remove)\n");
@@ -191,16 +154,19 @@ int main(int argc, char **argv)
 	create_stage = az_stage_creates(stage);
 	bool stop_stage = !strcmp(stage, "poststop");
 	char *text = NULL;
-	errno = 0;
-	ssize_t len = read_state(&text);
-	if (len < 0)
-		return fail("reading the OCI state");
+	size_t len = 0;
+	az_error err = { 0 };
+	if (az_read_fd(STDIN_FILENO, AZ_HOOK_MAX_STATE, &text, &len, &err) < 0) {
+		fprintf(stderr, "alcatraz: reading the OCI state: %s\n", err.msg);
+		return create_stage ? 1 : 0;
+	}
 	int rc;
-	if ((create_stage || stop_stage) && call_applier(stage, text, (size_t)len, &rc) == 0) {
+	if ((create_stage || stop_stage) && call_applier(stage, text, len, &rc) == 0) {
 		free(text);
 		return rc;
 	}
-	rc = apply_here(argv, text, (size_t)len);	/* returns only when it could not exec */
+	errno = 0;
+	rc = apply_here(argv, text, len);	/* returns only when it could not exec */
 	free(text);
 	return rc;
 }

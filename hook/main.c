@@ -23,9 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_STATE (16u << 20)	/* CRI-O adds big annotations */
 #define MAX_CONFIG (16u << 20)
-#define HOOK_DEADLINE_S 20	/* below the hooks.d timeout */
 
 /* Everything the hook needs from the runtime, parsed. */
 struct oci_in {
@@ -393,7 +391,7 @@ int main(int argc, char **argv)
 	 * survives exec: alcatraz-hook's, when it waited for an applier before
 	 * exec'ing this, is kept if sooner. */
 	unsigned left = alarm(0);
-	alarm(left && left < HOOK_DEADLINE_S ? left : HOOK_DEADLINE_S);
+	alarm(left && left < AZ_HOOK_DEADLINE_S ? left : AZ_HOOK_DEADLINE_S);
 	az_timing_init();
 	drop_capabilities();
 	if (argc != 2) {
@@ -407,7 +405,7 @@ int main(int argc, char **argv)
 
 	/* Read the state to EOF before anything else: the runtime writes it all
 	 * at once and may block otherwise. */
-	if (az_read_fd(STDIN_FILENO, MAX_STATE, &text, &len, &err) < 0) {
+	if (az_read_fd(STDIN_FILENO, AZ_HOOK_MAX_STATE, &text, &len, &err) < 0) {
 		az_log(LOG_ERR, NULL, "reading the OCI state: %s", err.msg);
 		return create_stage ? 1 : 0;
 	}

@@ -160,7 +160,7 @@ int az_features_detect(struct az_features *f, az_error *err);
 
 #define AZ_DEFAULT_STATE_DIR "/run/alcatraz"
 /* $ALCATRAZ_STATE_DIR or AZ_DEFAULT_STATE_DIR (inline: alcatraz-hook, which
- * links nothing of ours, needs it too). */
+ * links only common.o of ours, needs it too). */
 static inline const char *az_state_dir(void)
 {
 	const char *d = getenv("ALCATRAZ_STATE_DIR");

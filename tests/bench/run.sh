@@ -31,7 +31,7 @@
 # works, never a timing).  Everything it creates is removed at exit, even
 # on failure or Ctrl-C.  Bounded by BENCH_LIMIT seconds (600; smoke 240).
 #
-# "ours" is the hook as installed: with the applier (`alcatraz-hook serve`,
+# "ours" is the hook as installed: with the applier (`alcatraz-apply serve`,
 # alcatraz-applier.service) running, which the hook hands its work to; the
 # control path is measured a second time with the hook alone ("hook alone"
 # rows, detail.control.hook_alone).  BENCH_APPLIER=0: the hook alone only.

@@ -69,9 +69,8 @@ fi
 if [[ -e /run/alcatraz/applier.sock ]]; then
 	t_fail "installed applier" "/run/alcatraz/applier.sock exists already: an applier of this machine? not touching it"
 else
-	nsenter --net="/run/netns/$AZ_NS_HOST" "$PFX/libexec/alcatraz/alcatraz-apply" serve 2>"$AZ_TMP/applier.err" &
-	ap=$!
-	az_pid_track "$ap"
+	in_host_bg "$PFX/libexec/alcatraz/alcatraz-apply" serve 2>"$AZ_TMP/applier.err"
+	ap=$BG_PID
 	wait_for 5 grep -q "applier serving" "$AZ_TMP/applier.err"
 	out=$(pm_run --rm --annotation alcatraz.network=on -- sh -c "azprobe tcp $AZ_WAN4 80; azprobe tcp $AZ_LAN4 80" 2>/dev/null | awk '{printf "%s ", $1}')
 	az_pid_stop "$ap"

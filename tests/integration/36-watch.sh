@@ -27,11 +27,8 @@ P=$(azprobe_bin)
 azraw_bin >/dev/null || { t_fail setup "cannot build azraw"; exit 1; }
 
 out=$AZ_TMP/watch.out err=$AZ_TMP/watch.err
-# nsenter execs the CLI: $! is the watcher itself (in_host is a function,
-# whose subshell would take the signal).
-nsenter --net="/run/netns/$AZ_NS_HOST" "$AZ_CLI" watch --json >"$out" 2>"$err" &
-wpid=$!
-az_pid_track "$wpid"
+in_host_bg "$AZ_CLI" watch --json >"$out" 2>"$err"
+wpid=$BG_PID
 if wait_for 5 grep -q "listening" "$err"; then
 	t_pass "watch starts: $(head -n1 "$err")"
 else

@@ -212,10 +212,8 @@ netns_case() { # NAME PATTERN PATH [PID]
 	expect_refused "$name" "$pat"
 }
 ln -s "/run/netns/$AZ_NS_HOST" "$AZ_TMP/netns-link"
-# (nsenter itself, not a function in a subshell: $! is the process in the sim-host)
-nsenter --net="/run/netns/$AZ_NS_HOST" sleep 300 &
-RT_PID=$!
-az_pid_track "$RT_PID"
+in_host_bg sleep 300
+RT_PID=$BG_PID
 wait_for 5 _fakert_in_netns "$RT_PID" "$AZ_NS_HOST"
 netns_case "netns path = the runtime's netns (/run/netns of the sim-host)" "runtime's own" "/run/netns/$AZ_NS_HOST"
 netns_case "netns path = /proc/self/ns/net" "runtime's own" /proc/self/ns/net

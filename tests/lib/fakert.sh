@@ -28,14 +28,21 @@ in_host() {
 	nsenter --net="/run/netns/$AZ_NS_HOST" "$@"
 }
 
-# in_host_bg CMD... — CMD in the background in the sim-host, stopped by the
+# netns_bg NETNS CMD... — CMD in the background in NETNS, stopped by the
 # test's cleanup; BG_PID is CMD's own pid.  (`in_host CMD &` would put a
 # subshell in the background: its pid is not CMD's, and stopping it leaves
-# CMD running.)  Redirections given to the call apply to CMD.
-in_host_bg() {
-	nsenter --net="/run/netns/$AZ_NS_HOST" "$@" &
+# CMD running.)  Redirections given to the call apply to CMD, but this
+# shell opens them before CMD starts: not for a FIFO nobody writes to yet.
+netns_bg() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@" &
 	BG_PID=$!
 	az_pid_track "$BG_PID"
+}
+# in_host_bg CMD... — the same in the sim-host.
+in_host_bg() {
+	netns_bg "$AZ_NS_HOST" "$@"
 }
 
 # az_cli ARGS... — the admin CLI against this run's state, in the sim-host.
@@ -192,11 +199,8 @@ applier_start() {
 	local ns=${1:-$AZ_NS_HOST} prog=${2:-$(dirname "$AZ_HOOK")/alcatraz-apply}
 	_APPLIER_LOG=${3:-$AZ_TMP/applier.log}
 	_APPLIER_UP0=$(grep -c "applier serving" "$_APPLIER_LOG" 2>/dev/null)
-	# nsenter itself (not in_host, a function: &-ed it would be a subshell
-	# whose pid is not the applier's)
-	nsenter --net="/run/netns/$ns" "$prog" serve 2>>"$_APPLIER_LOG" &
-	APPLIER_PID=$!
-	az_pid_track "$APPLIER_PID"
+	netns_bg "$ns" "$prog" serve 2>>"$_APPLIER_LOG"
+	APPLIER_PID=$BG_PID
 	if [[ ${AZ_APPLIER:-0} == 1 && -z ${_APPLIER_REPORT:-} ]]; then
 		_APPLIER_REPORT=1
 		t_cleanup_push applier_report
